@@ -1,0 +1,66 @@
+// The Kysely view of the tools database. Each later migration adds its tables here.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<unknown, string | undefined, string>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  groups: ColumnType<string[], string[] | undefined, string[]>;
+  role: 'viewer' | 'editor' | 'admin';
+  created_at: Generated<Date>;
+  last_login_at: Timestamp | null;
+}
+
+export interface SessionsTable {
+  sid: string;
+  user_id: string | null;
+  data: Json;
+  created_at: Generated<Date>;
+  /** Idle expiry: pushed forward on use. */
+  expires_at: Timestamp;
+  /** Absolute expiry: fixed at creation. */
+  absolute_expires_at: Timestamp;
+}
+
+/** Content columns are written by the app; seq, prev_hash, hash and occurred_at by the chain trigger. */
+export interface AuditEventsTable {
+  seq: ColumnType<string, never, never>;
+  occurred_at: ColumnType<Date, never, never>;
+  actor_user_id: string | null;
+  actor_email: string | null;
+  action: string;
+  data_source: string | null;
+  query_id: string | null;
+  query_version: number | null;
+  outcome: string | null;
+  row_count: string | null;
+  duration_ms: number | null;
+  sql: string | null;
+  params: Json | null;
+  error_code: string | null;
+  client_ip: string | null;
+  details: Json;
+  prev_hash: ColumnType<Buffer, never, never>;
+  hash: ColumnType<Buffer, never, never>;
+}
+
+export interface AuditChainHeadTable {
+  id: number;
+  seq: string;
+  hash: Buffer;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  audit_chain_head: AuditChainHeadTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewAuditEvent = Insertable<AuditEventsTable>;

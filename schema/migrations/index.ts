@@ -1,0 +1,8 @@
+// Every migration, keyed by its timestamped file name. A static list rather than a folder scan, so the
+// same migrations load under tsx, vitest and the compiled production build.
+import type { Migration } from 'kysely';
+import * as foundation from './2026-11-23T1700_foundation.js';
+
+export const migrations: Record<string, Migration> = {
+  '2026-11-23T1700_foundation': foundation,
+};

@@ -1,0 +1,38 @@
+// Builds the web app into dist/web. With --if-stale it skips the build when nothing it depends on has
+// changed since the last one, so a second `npm start` starts in seconds.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const stampFile = path.join(root, 'dist', 'web', '.source-hash');
+
+function* files(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* files(full);
+    else yield full;
+  }
+}
+
+function sourceHash() {
+  const hash = createHash('sha256');
+  const inputs = [...files(path.join(root, 'web')), path.join(root, 'package-lock.json')].sort();
+  for (const file of inputs) {
+    hash.update(path.relative(root, file));
+    hash.update(String(statSync(file).size));
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex');
+}
+
+const hash = sourceHash();
+if (process.argv.includes('--if-stale') && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash) {
+  console.log('porthole: web app is up to date');
+} else {
+  console.log('porthole: building the web app…');
+  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'warn' });
+  writeFileSync(stampFile, hash);
+}

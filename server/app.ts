@@ -1,0 +1,73 @@
+// buildApp(deps) assembles the Fastify app from its plugins and feature routes. It never listens: main.ts
+// does that, and tests drive the app with app.inject().
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema/database.js';
+import { AuditLog } from './audit/service.js';
+import type { Config } from './config.js';
+import type { DataSourceRegistry } from './data-sources/registry.js';
+import type { ToolsDb } from './db/tools-db.js';
+import { healthRoutes } from './health/routes.js';
+import { webRoot } from './lib/paths.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { spaPlugin } from './plugins/spa.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    toolsDb: Kysely<Database>;
+    audit: AuditLog;
+    dataSources: DataSourceRegistry;
+  }
+}
+
+export interface AppDeps {
+  config: Config;
+  toolsDb: ToolsDb;
+  dataSources: DataSourceRegistry;
+  logger?: FastifyServerOptions['logger'];
+  /** Where the built web app lives; defaults to dist/web. */
+  webRoot?: string;
+}
+
+export const REDACTED_LOG_PATHS = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'];
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    genReqId: () => randomUUID(),
+    // A hop count is supported at runtime (proxy-addr) though Fastify's types omit it.
+    trustProxy: config.trustProxy as boolean,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', config);
+  app.decorate('toolsDb', deps.toolsDb.db);
+  app.decorate('audit', new AuditLog(deps.toolsDb.db));
+  app.decorate('dataSources', deps.dataSources);
+
+  await app.register(errorsPlugin);
+  await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
+  await app.register(metricsPlugin, {
+    pools: () => ({
+      tools: deps.toolsDb.pool,
+      ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),
+    }),
+  });
+  await app.register(swagger, {
+    openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
+  });
+
+  await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
+  app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(spaPlugin, { root: deps.webRoot ?? webRoot });
+  return app;
+}

@@ -1,0 +1,122 @@
+// The audit log: record() for every feature, verify() to prove the chain intact (DESIGN.md "Audit log").
+import type { Kysely } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import { chainHash, GENESIS_HASH } from './chain.js';
+import { insertAuditEvent, readChainBatch, readChainHead } from './repository.js';
+
+export type AuditAction =
+  | 'system.started'
+  | 'auth.login'
+  | 'auth.login_failed'
+  | 'auth.logout'
+  | 'auth.role_changed'
+  | 'run.started'
+  | 'run.finished'
+  | 'run.failed'
+  | 'run.cancelled'
+  | 'run.csv_downloaded'
+  | 'query.created'
+  | 'query.updated'
+  | 'query.archived'
+  | 'query.restored'
+  | 'query.forked'
+  | 'query.visibility_changed'
+  | 'query.purged'
+  | 'audit.read'
+  | 'audit.exported';
+
+export type AuditOutcome = 'ok' | 'error' | 'denied' | 'cancelled';
+
+export interface AuditEvent {
+  action: AuditAction;
+  actor?: { id: string; email: string | null } | null;
+  dataSource?: string;
+  queryId?: string;
+  queryVersion?: number;
+  outcome?: AuditOutcome;
+  rowCount?: number;
+  durationMs?: number;
+  sql?: string;
+  params?: unknown;
+  errorCode?: string;
+  clientIp?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  events: number;
+  headSeq: string;
+  firstBadSeq?: string;
+  problem?: string;
+}
+
+export class AuditLog {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Appends one event in its own short transaction and returns its seq. */
+  record(event: AuditEvent): Promise<string> {
+    return insertAuditEvent(this.db, {
+      action: event.action,
+      actor_user_id: event.actor?.id ?? null,
+      actor_email: event.actor?.email ?? null,
+      data_source: event.dataSource ?? null,
+      query_id: event.queryId ?? null,
+      query_version: event.queryVersion ?? null,
+      outcome: event.outcome ?? null,
+      row_count: event.rowCount === undefined ? null : String(event.rowCount),
+      duration_ms: event.durationMs === undefined ? null : Math.round(event.durationMs),
+      sql: event.sql ?? null,
+      params: event.params === undefined ? null : JSON.stringify(event.params),
+      error_code: event.errorCode ?? null,
+      client_ip: event.clientIp ?? null,
+      details: JSON.stringify(event.details ?? {}),
+    });
+  }
+
+  /**
+   * Recomputes every hash from the stored columns and checks that seq has no gaps, each prev_hash is the
+   * hash before it and the head row matches the last event. Names the first event that fails.
+   */
+  async verify(options: { batchSize?: number } = {}): Promise<VerifyResult> {
+    const batchSize = options.batchSize ?? 5000;
+    let expectedSeq = 1n;
+    let prevHash: Buffer = GENESIS_HASH;
+    let events = 0;
+    let lastSeq = '0';
+    const fail = (seq: string, problem: string): VerifyResult => ({
+      ok: false,
+      events,
+      headSeq: lastSeq,
+      firstBadSeq: seq,
+      problem,
+    });
+
+    for (;;) {
+      const rows = await readChainBatch(this.db, lastSeq, batchSize);
+      for (const row of rows) {
+        if (BigInt(row.seq) !== expectedSeq)
+          return fail(String(expectedSeq), `event ${expectedSeq} is missing (next is ${row.seq})`);
+        if (!row.prev_hash.equals(prevHash))
+          return fail(row.seq, `event ${row.seq} does not point at the hash of the event before it`);
+        const hash = chainHash(prevHash, row);
+        if (!row.hash.equals(hash))
+          return fail(row.seq, `event ${row.seq} was changed after it was written (its hash does not match its content)`);
+        prevHash = hash;
+        lastSeq = row.seq;
+        expectedSeq++;
+        events++;
+      }
+      if (rows.length < batchSize) break;
+    }
+
+    const head = await readChainHead(this.db);
+    if (head.seq !== lastSeq || !head.hash.equals(prevHash)) {
+      return fail(
+        String(expectedSeq),
+        `the chain head says event ${head.seq} but the log ends at ${lastSeq}: events were removed`,
+      );
+    }
+    return { ok: true, events, headSeq: lastSeq };
+  }
+}

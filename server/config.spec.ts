@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+import { isWeakSecret } from './lib/secret-strength.js';
+
+const STRONG = 'Zq3vN8xK1pR7tY4wB6mC9dF2gH5jL0sA';
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://porthole.example.com',
+  TOOLS_DATABASE_URL: 'postgres://app:pw@db.internal:5432/tools',
+  MAIN_DATABASE_URL: 'postgres://reader:pw@main.internal:5432/app',
+  SESSION_SECRET: STRONG,
+  OIDC_ISSUER_URL: 'https://login.example.com',
+  OIDC_CLIENT_ID: 'porthole',
+  OIDC_CLIENT_SECRET: 'client-secret',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs in demo mode with defaults when no database is configured', () => {
+    const config = loadConfig({});
+    expect(config.demo).toBe(true);
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.engine).toEqual({ queryTimeoutMs: 30_000, maxRows: 10_000, maxCsvRows: 1_000_000 });
+    expect(config.roles.defaultRole).toBe('editor');
+    expect(config.oidcScopes).toBe('openid email profile');
+    expect(config.oidcGroupsClaim).toBe('groups');
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({ ADMIN_EMAILS: 'A@x.com' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.roles)).toBe(true);
+    expect(Object.isFrozen(config.roles.adminEmails)).toBe(true);
+    expect(config.roles.adminEmails).toEqual(['a@x.com']);
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({ ...PRODUCTION, TRUST_PROXY: '1', ADMIN_GROUPS: 'ops, dba', AUDIT_RETENTION_DAYS: '400' });
+    expect(config.demo).toBe(false);
+    expect(config.trustProxy).toBe(1);
+    expect(config.roles.adminGroups).toEqual(['ops', 'dba']);
+    expect(config.auditRetentionDays).toBe(400);
+    expect(config.oidc?.clientId).toBe('porthole');
+  });
+
+  it('refuses demo mode in production and lists every missing setting at once', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems.join('\n')).toMatch(/demo mode .* refused/);
+    for (const name of ['PUBLIC_URL', 'SESSION_SECRET', 'OIDC_ISSUER_URL', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET']) {
+      expect(problems.some((p) => p.startsWith(name))).toBe(true);
+    }
+  });
+
+  it('reports all malformed values together', () => {
+    const problems = problemsOf({ PORT: 'eighty', MAX_ROWS: '0', LOG_LEVEL: 'loud', DEFAULT_ROLE: 'root', TRUST_PROXY: 'maybe' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DEFAULT_ROLE', 'LOG_LEVEL', 'MAX_ROWS', 'PORT', 'TRUST_PROXY']);
+    expect(problemsOf({ ...PRODUCTION, TOOLS_DATABASE_URL: 'mysql://x' })).toEqual([
+      'TOOLS_DATABASE_URL must use postgres: or postgresql: (got mysql:)',
+    ]);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/1 configuration problem:\n {2}- PORT/);
+  });
+
+  it('requires https and an origin-only PUBLIC_URL in production', () => {
+    expect(problemsOf({ ...PRODUCTION, PUBLIC_URL: 'http://porthole.example.com' })).toEqual([
+      'PUBLIC_URL must use https in production',
+    ]);
+    expect(problemsOf({ ...PRODUCTION, PUBLIC_URL: 'https://x.example.com/porthole' })[0]).toMatch(/origin only/);
+  });
+
+  it('requires the three OIDC settings together once one is given', () => {
+    expect(problemsOf({ OIDC_ISSUER_URL: 'https://login.example.com' })).toHaveLength(2);
+  });
+});
+
+describe('SESSION_SECRET (THREATS.md 29)', () => {
+  it.each([
+    ['missing', undefined, /required/],
+    ['short', 'abc123', /at least 32/],
+    ['one repeated character', 'a'.repeat(40), /repeated/],
+    ['a repeated pattern', 'abcd1234'.repeat(5), /repeated/],
+    ['a known placeholder', 'changeme-changeme-changeme-0123456789', /placeholder/],
+    ['a placeholder word', 'please-replace-this-your-secret-value-now', /placeholder/],
+    ['low entropy', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbbb', /entropy/],
+  ])('refuses a %s secret', (_label, secret, why) => {
+    const env: Record<string, string> = { ...PRODUCTION };
+    if (secret === undefined) delete env.SESSION_SECRET;
+    else env.SESSION_SECRET = secret;
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SESSION_SECRET/);
+    expect(problems[0]).toMatch(why);
+  });
+
+  it('accepts random secrets of 32+ characters', () => {
+    expect(isWeakSecret(STRONG)).toBeUndefined();
+    expect(isWeakSecret('0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a')).toBeUndefined();
+    expect(isWeakSecret('q8J-2nV_xR4tLm9Wc7Yp1Kd6Hs3Gf0Bz')).toBeUndefined();
+  });
+});

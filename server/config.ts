@@ -1,0 +1,235 @@
+// Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
+// sees the whole list at once instead of fixing one variable per restart.
+import { isWeakSecret } from './lib/secret-strength.js';
+
+export type Role = 'viewer' | 'editor' | 'admin';
+export const ROLES: readonly Role[] = ['viewer', 'editor', 'admin'];
+
+export interface OidcConfig {
+  issuerUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  groupsClaim: string;
+}
+
+export interface Config {
+  nodeEnv: 'production' | 'development' | 'test';
+  /** No TOOLS_DATABASE_URL: embedded PostgreSQL, demo data and the demo identity provider. */
+  demo: boolean;
+  host: string;
+  port: number;
+  publicUrl: string;
+  /** Where demo mode keeps its PostgreSQL cluster and generated secrets. */
+  dataDir: string;
+  /** How many notifications the demo main database is seeded with on its first start. */
+  demoNotifications: number;
+  toolsDatabaseUrl?: string;
+  toolsMigrationUrl?: string;
+  mainDatabaseUrl?: string;
+  dataSourcesFile?: string;
+  sessionSecret?: string;
+  oidc?: OidcConfig;
+  oidcScopes: string;
+  oidcGroupsClaim: string;
+  roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
+  engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
+  trustProxy: boolean | number;
+  auditRetentionDays?: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Porthole cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Collects problems while reading variables; each reader returns a usable value or undefined. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    try {
+      const url = new URL(raw);
+      if (!protocols.includes(url.protocol)) {
+        this.problems.push(`${name} must use ${protocols.join(' or ')} (got ${url.protocol})`);
+        return undefined;
+      }
+      return raw;
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+      return undefined;
+    }
+  }
+
+  list(name: string): string[] {
+    return (this.string(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  require<T>(name: string, value: T | undefined, why: string): T | undefined {
+    if (value === undefined && this.env[name]?.trim() === undefined) this.problems.push(`${name} is required ${why}`);
+    return value;
+  }
+}
+
+const POSTGRES = ['postgres:', 'postgresql:'];
+
+function readTrustProxy(r: EnvReader): boolean | number {
+  const raw = r.string('TRUST_PROXY');
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw) && Number(raw) <= 10) return Number(raw);
+  r.problems.push(`TRUST_PROXY must be true, false or a hop count from 0 to 10 (got "${raw}")`);
+  return false;
+}
+
+function readPublicUrl(r: EnvReader, production: boolean, host: string, port: number): string {
+  const raw = r.url('PUBLIC_URL', ['http:', 'https:']);
+  if (raw === undefined) {
+    if (production) r.require('PUBLIC_URL', undefined, 'in production (the origin users reach)');
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    return `http://${shownHost}:${port}`;
+  }
+  const url = new URL(raw);
+  if (url.pathname !== '/' || url.search || url.hash) {
+    r.problems.push('PUBLIC_URL must be an origin only, like https://porthole.example.com (no path)');
+  }
+  if (production && url.protocol !== 'https:') r.problems.push('PUBLIC_URL must use https in production');
+  return url.origin;
+}
+
+function readOidc(r: EnvReader, scopes: string, groupsClaim: string, required: boolean): OidcConfig | undefined {
+  const issuerUrl = r.url('OIDC_ISSUER_URL', ['https:', 'http:']);
+  const clientId = r.string('OIDC_CLIENT_ID');
+  const clientSecret = r.string('OIDC_CLIENT_SECRET');
+  const anySet = issuerUrl !== undefined || clientId !== undefined || clientSecret !== undefined;
+  if (!required && !anySet) return undefined;
+  const why = required
+    ? 'outside demo mode (the identity provider; only the demo has its own)'
+    : 'when any OIDC_* setting is given';
+  r.require('OIDC_ISSUER_URL', issuerUrl, why);
+  r.require('OIDC_CLIENT_ID', clientId, why);
+  r.require('OIDC_CLIENT_SECRET', clientSecret, why);
+  if (!issuerUrl || !clientId || !clientSecret) return undefined;
+  return { issuerUrl, clientId, clientSecret, scopes, groupsClaim };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const nodeEnv = r.oneOf('NODE_ENV', ['production', 'development', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
+
+  const toolsDatabaseUrl = r.url('TOOLS_DATABASE_URL', POSTGRES);
+  const demo = r.string('TOOLS_DATABASE_URL') === undefined;
+  if (demo && production) {
+    r.problems.push(
+      'TOOLS_DATABASE_URL is required in production: demo mode (embedded PostgreSQL, demo sign-in) is refused when NODE_ENV=production',
+    );
+  }
+
+  const host = r.string('HOST') ?? '127.0.0.1';
+  const port = r.integer('PORT', 3000, 1, 65535);
+  const publicUrl = readPublicUrl(r, production, host, port);
+
+  const mainDatabaseUrl = r.url('MAIN_DATABASE_URL', POSTGRES);
+  if (!demo)
+    r.require('MAIN_DATABASE_URL', mainDatabaseUrl, 'when TOOLS_DATABASE_URL is set (demo data exists only in demo mode)');
+
+  const sessionSecret = r.string('SESSION_SECRET');
+  if (sessionSecret !== undefined) {
+    const weakness = isWeakSecret(sessionSecret);
+    if (weakness) r.problems.push(`SESSION_SECRET is refused: ${weakness}`);
+  } else if (!demo || production) {
+    r.problems.push('SESSION_SECRET is required (at least 32 characters of real entropy, e.g. `openssl rand -base64 48`)');
+  }
+
+  const oidcScopes = r.string('OIDC_SCOPES') ?? 'openid email profile';
+  if (!oidcScopes.split(/\s+/).includes('openid')) r.problems.push('OIDC_SCOPES must include "openid"');
+  const oidcGroupsClaim = r.string('OIDC_GROUPS_CLAIM') ?? 'groups';
+  const oidc = readOidc(r, oidcScopes, oidcGroupsClaim, !demo || production);
+
+  const retentionRaw = r.string('AUDIT_RETENTION_DAYS');
+  const auditRetentionDays = retentionRaw === undefined ? undefined : r.integer('AUDIT_RETENTION_DAYS', 0, 1, 36500);
+
+  const config: Config = {
+    nodeEnv,
+    demo,
+    host,
+    port,
+    publicUrl,
+    dataDir: r.string('PORTHOLE_DATA_DIR') ?? '.porthole',
+    demoNotifications: r.integer('DEMO_NOTIFICATIONS', 500_000, 1_000, 50_000_000),
+    toolsDatabaseUrl,
+    toolsMigrationUrl: r.url('TOOLS_MIGRATION_URL', POSTGRES),
+    mainDatabaseUrl,
+    dataSourcesFile: r.string('DATA_SOURCES_FILE'),
+    sessionSecret,
+    oidc,
+    oidcScopes,
+    oidcGroupsClaim,
+    roles: {
+      adminEmails: r.list('ADMIN_EMAILS').map((e) => e.toLowerCase()),
+      adminGroups: r.list('ADMIN_GROUPS'),
+      viewerGroups: r.list('VIEWER_GROUPS'),
+      defaultRole: r.oneOf('DEFAULT_ROLE', ROLES, 'editor'),
+    },
+    engine: {
+      queryTimeoutMs: r.integer('QUERY_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      maxRows: r.integer('MAX_ROWS', 10_000, 1, 1_000_000),
+      maxCsvRows: r.integer('MAX_CSV_ROWS', 1_000_000, 1, 100_000_000),
+    },
+    trustProxy: readTrustProxy(r),
+    auditRetentionDays,
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,34 @@
+// Errors the API answers with: a stable machine-readable code, a message for people, an HTTP status.
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_many_requests'
+  | 'not_ready'
+  | 'internal_error';
+
+export class AppError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode | (string & {}),
+    message: string,
+    /** Extra fields sent beside code and message, e.g. the position of a SQL error. */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; [detail: string]: unknown };
+}
+
+export function errorBody(code: string, message: string, details?: Record<string, unknown>): ErrorBody {
+  return { error: { ...details, code, message } };
+}

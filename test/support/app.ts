@@ -1,0 +1,48 @@
+// Builds the real app on fresh test databases, for app.inject() tests.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../server/app.js';
+import { loadConfig, type Config } from '../../server/config.js';
+import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
+import { connectToolsDb } from '../../server/db/tools-db.js';
+import { createMainDatabase, createToolsDatabase, type TestMainDatabase, type TestToolsDatabase } from './databases.js';
+
+export const TEST_SESSION_SECRET = 'test-only-9f2c7e1ab84d4c6e8a3b5d7f0e2c4a6b8d';
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  tools: TestToolsDatabase;
+  main: TestMainDatabase;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase()]);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    TOOLS_DATABASE_URL: tools.appUrl,
+    TOOLS_MIGRATION_URL: tools.ownerUrl,
+    MAIN_DATABASE_URL: main.readerUrl,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    OIDC_ISSUER_URL: 'http://127.0.0.1:1/unused',
+    OIDC_CLIENT_ID: 'porthole-test',
+    OIDC_CLIENT_SECRET: 'unused-in-this-test',
+    ...env,
+  });
+  const toolsDb = connectToolsDb(tools.appUrl);
+  const dataSources = createDataSourceRegistry(config);
+  const app = await buildApp({ config, toolsDb, dataSources });
+  await app.ready();
+  return {
+    app,
+    config,
+    tools,
+    main,
+    close: async () => {
+      await app.close();
+      await toolsDb.close();
+      await dataSources.close();
+      await Promise.all([tools.drop(), main.drop()]);
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// Headless Chromium through playwright-core and the system browser (Debian's `chromium`). Without one,
+// browser tests skip with a loud message, unless REQUIRE_E2E=1 (CI), where that is a failure.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+export const chromiumPath = CANDIDATES.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+export const e2eRequired = process.env.REQUIRE_E2E === '1';
+
+if (!chromiumPath) {
+  const message = 'No Chromium found (install Debian\'s "chromium" or set CHROMIUM_PATH): browser tests';
+  if (e2eRequired) throw new Error(`${message} are required (REQUIRE_E2E=1)`);
+  console.warn(`\n*** ${message} are SKIPPED ***\n`);
+}
+
+/** describe.skipIf(!browserAvailable) for browser suites. */
+export const browserAvailable = chromiumPath !== undefined;
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // The flags keep Chromium from calling home on this machine's closed network.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Collects CSP violations and requests that leave the app's origin, for assertions. */
+export function watchPage(
+  page: Page,
+  origin: string,
+): { cspViolations: string[]; foreignRequests: string[]; consoleErrors: string[] } {
+  const seen = { cspViolations: [] as string[], foreignRequests: [] as string[], consoleErrors: [] as string[] };
+  page.on('console', (message) => {
+    if (message.type() === 'error') seen.consoleErrors.push(message.text());
+    if (/Content Security Policy/i.test(message.text())) seen.cspViolations.push(message.text());
+  });
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) seen.foreignRequests.push(url);
+  });
+  return seen;
+}
