@@ -7,6 +7,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema/database.js';
 import { AuditLog } from './audit/service.js';
+import { LoginService } from './auth/login.service.js';
+import { OidcClient } from './auth/oidc-client.js';
+import { perimeterPlugin } from './auth/perimeter.js';
+import { authRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
 import type { ToolsDb } from './db/tools-db.js';
@@ -15,6 +19,7 @@ import { webRoot } from './lib/paths.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { sessionPlugin } from './plugins/session.js';
 import { spaPlugin } from './plugins/spa.js';
 
 declare module 'fastify' {
@@ -23,6 +28,8 @@ declare module 'fastify' {
     toolsDb: Kysely<Database>;
     audit: AuditLog;
     dataSources: DataSourceRegistry;
+    /** Every route as registered, for the perimeter test that checks each /api route needs a session. */
+    registeredRoutes: Array<{ method: string; url: string }>;
   }
 }
 
@@ -39,15 +46,20 @@ export const REDACTED_LOG_PATHS = ['req.headers.cookie', 'req.headers.authorizat
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  if (!config.oidc || !config.sessionSecret)
+    throw new Error('buildApp needs config.oidc and config.sessionSecret (demo mode fills them in main.ts)');
   const app = Fastify({
     logger: deps.logger ?? false,
     genReqId: () => randomUUID(),
-    // A hop count is supported at runtime (proxy-addr) though Fastify's types omit it.
-    trustProxy: config.trustProxy as boolean,
+    trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.decorate('registeredRoutes', []);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) app.registeredRoutes.push({ method, url: route.url });
+  });
   app.decorate('config', config);
   app.decorate('toolsDb', deps.toolsDb.db);
   app.decorate('audit', new AuditLog(deps.toolsDb.db));
@@ -65,7 +77,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
   });
 
+  await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
+  await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
+
   await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
+  const login = new LoginService({
+    db: deps.toolsDb.db,
+    audit: app.audit,
+    oidc: new OidcClient(config.oidc, config.publicUrl),
+    config,
+  });
+  await app.register(authRoutes, { login, publicUrl: config.publicUrl });
   app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(spaPlugin, { root: deps.webRoot ?? webRoot });

@@ -46,9 +46,14 @@ describe('loadConfig', () => {
   });
 
   it('accepts a complete production configuration', () => {
-    const config = loadConfig({ ...PRODUCTION, TRUST_PROXY: '1', ADMIN_GROUPS: 'ops, dba', AUDIT_RETENTION_DAYS: '400' });
+    const config = loadConfig({
+      ...PRODUCTION,
+      TRUST_PROXY: '10.0.0.0/16, 10.1.0.0/16',
+      ADMIN_GROUPS: 'ops, dba',
+      AUDIT_RETENTION_DAYS: '400',
+    });
     expect(config.demo).toBe(false);
-    expect(config.trustProxy).toBe(1);
+    expect(config.trustProxy).toBe('10.0.0.0/16,10.1.0.0/16');
     expect(config.roles.adminGroups).toEqual(['ops', 'dba']);
     expect(config.auditRetentionDays).toBe(400);
     expect(config.oidc?.clientId).toBe('porthole');
@@ -69,6 +74,13 @@ describe('loadConfig', () => {
       'TOOLS_DATABASE_URL must use postgres: or postgresql: (got mysql:)',
     ]);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/1 configuration problem:\n {2}- PORT/);
+  });
+
+  it('refuses a TRUST_PROXY hop count, which Fastify would silently ignore', () => {
+    expect(problemsOf({ ...PRODUCTION, TRUST_PROXY: '1' })[0]).toMatch(/not a hop count/);
+    expect(problemsOf({ ...PRODUCTION, TRUST_PROXY: 'the-alb' })[0]).toMatch(/not IPs, CIDRs/);
+    expect(loadConfig({ ...PRODUCTION, TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ ...PRODUCTION, TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
   });
 
   it('requires https and an origin-only PUBLIC_URL in production', () => {

@@ -34,7 +34,8 @@ export interface Config {
   oidcGroupsClaim: string;
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
-  trustProxy: boolean | number;
+  session: { idleMinutes: number; maxHours: number };
+  trustProxy: boolean | string;
   auditRetentionDays?: number;
   logLevel: string;
 }
@@ -114,13 +115,32 @@ class EnvReader {
 
 const POSTGRES = ['postgres:', 'postgresql:'];
 
-function readTrustProxy(r: EnvReader): boolean | number {
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/**
+ * Which peers may set X-Forwarded-*: `true` (any), or their addresses as IPs/CIDRs or proxy-addr's names
+ * (loopback, linklocal, uniquelocal). Hop counts are refused: Fastify 5.12+ cannot check the peer with
+ * one and then trusts nobody, which would silently break secure cookies behind a load balancer.
+ */
+function readTrustProxy(r: EnvReader): boolean | string {
   const raw = r.string('TRUST_PROXY');
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
-  if (/^\d+$/.test(raw) && Number(raw) <= 10) return Number(raw);
-  r.problems.push(`TRUST_PROXY must be true, false or a hop count from 0 to 10 (got "${raw}")`);
-  return false;
+  if (/^\d+$/.test(raw)) {
+    r.problems.push(`TRUST_PROXY takes true or the load balancer's addresses (e.g. 10.0.0.0/16), not a hop count (got "${raw}")`);
+    return false;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const valid = (entry: string) =>
+    ['loopback', 'linklocal', 'uniquelocal'].includes(entry) ||
+    /^[\d.]+(\/\d{1,2})?$/.test(entry) ||
+    /^[\da-f:]+(\/\d{1,3})?$/i.test(entry);
+  const invalid = entries.filter((entry) => !valid(entry));
+  if (invalid.length)
+    r.problems.push(`TRUST_PROXY has entries that are not IPs, CIDRs or loopback/linklocal/uniquelocal: ${invalid.join(', ')}`);
+  return entries.join(',');
 }
 
 function readPublicUrl(r: EnvReader, production: boolean, host: string, port: number): string {
@@ -135,6 +155,9 @@ function readPublicUrl(r: EnvReader, production: boolean, host: string, port: nu
     r.problems.push('PUBLIC_URL must be an origin only, like https://porthole.example.com (no path)');
   }
   if (production && url.protocol !== 'https:') r.problems.push('PUBLIC_URL must use https in production');
+  else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    r.problems.push('PUBLIC_URL may use plain http only on a loopback address (session cookies need https elsewhere)');
+  }
   return url.origin;
 }
 
@@ -217,6 +240,10 @@ export function loadConfig(env: Env = process.env): Config {
       queryTimeoutMs: r.integer('QUERY_TIMEOUT_MS', 30_000, 100, 3_600_000),
       maxRows: r.integer('MAX_ROWS', 10_000, 1, 1_000_000),
       maxCsvRows: r.integer('MAX_CSV_ROWS', 1_000_000, 1, 100_000_000),
+    },
+    session: {
+      idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
+      maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
     },
     trustProxy: readTrustProxy(r),
     auditRetentionDays,

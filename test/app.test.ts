@@ -6,6 +6,7 @@ import { DataSourceRegistry } from '../server/data-sources/registry.js';
 import { connectToolsDb } from '../server/db/tools-db.js';
 import { AppError } from '../server/lib/errors.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { signIn } from './support/auth.js';
 
 describe('server skeleton', () => {
   let t: TestApp;
@@ -81,13 +82,14 @@ describe('server skeleton', () => {
     }
   });
 
-  it('answers JSON 404s under /api and /auth, and for missing assets', async () => {
+  it('answers JSON 404s under /api (signed in) and /auth, and for missing assets', async () => {
+    const { cookie } = await signIn(t, 'viewer');
     for (const url of ['/api/nothing', '/api', '/auth/nothing', '/assets/missing-1234.js']) {
-      const res = await t.app.inject({ method: 'GET', url });
+      const res = await t.app.inject({ method: 'GET', url, headers: { cookie } });
       expect(res.statusCode).toBe(404);
       expect(res.json()).toEqual({ error: { code: 'not_found', message: expect.stringContaining('No route') } });
     }
-    const post = await t.app.inject({ method: 'POST', url: '/queries', payload: {} });
+    const post = await t.app.inject({ method: 'POST', url: '/queries', headers: { cookie }, payload: {} });
     expect(post.statusCode).toBe(404);
   });
 
@@ -100,8 +102,10 @@ describe('server skeleton', () => {
     expect(res.headers['cache-control']).toMatch(/immutable/);
   });
 
-  it('publishes the OpenAPI document', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/docs' });
+  it('publishes the OpenAPI document to signed-in users', async () => {
+    const { cookie } = await signIn(t, 'viewer');
+    expect((await t.app.inject({ method: 'GET', url: '/api/docs' })).statusCode).toBe(401);
+    const res = await t.app.inject({ method: 'GET', url: '/api/docs', headers: { cookie } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ openapi: expect.stringMatching(/^3\./), info: { title: 'Porthole API' } });
   });
@@ -119,34 +123,34 @@ describe('error handler', () => {
     // Routes for this test only, registered on a child context of a fresh app built for it.
     const toolsDb = connectToolsDb(t.tools.appUrl, { max: 1 });
     const own = await buildApp({ config: t.config, toolsDb, dataSources: new DataSourceRegistry([]) });
-    own.get('/api/test/conflict', async () => {
+    own.get('/test/conflict', async () => {
       throw new AppError(409, 'conflict', 'Someone saved first', { currentVersion: 4 });
     });
-    own.get('/api/test/crash', async () => {
+    own.get('/test/crash', async () => {
       throw new Error('connection string postgres://secret@db leaked');
     });
     own.post(
-      '/api/test/echo',
+      '/test/echo',
       { schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
       async (req) => req.body,
     );
     try {
-      const conflict = await own.inject({ method: 'GET', url: '/api/test/conflict' });
+      const conflict = await own.inject({ method: 'GET', url: '/test/conflict' });
       expect(conflict.statusCode).toBe(409);
       expect(conflict.json()).toEqual({ error: { code: 'conflict', message: 'Someone saved first', currentVersion: 4 } });
 
-      const crash = await own.inject({ method: 'GET', url: '/api/test/crash' });
+      const crash = await own.inject({ method: 'GET', url: '/test/crash' });
       expect(crash.statusCode).toBe(500);
       expect(crash.json().error.code).toBe('internal_error');
       expect(crash.body).not.toMatch(/secret|postgres:/);
 
-      const invalid = await own.inject({ method: 'POST', url: '/api/test/echo', payload: { n: 'x' } });
+      const invalid = await own.inject({ method: 'POST', url: '/test/echo', payload: { n: 'x' } });
       expect(invalid.statusCode).toBe(400);
       expect(invalid.json().error.code).toBe('invalid_request');
 
       const badJson = await own.inject({
         method: 'POST',
-        url: '/api/test/echo',
+        url: '/test/echo',
         headers: { 'content-type': 'application/json' },
         payload: '{"n":',
       });
@@ -155,7 +159,7 @@ describe('error handler', () => {
 
       const media = await own.inject({
         method: 'POST',
-        url: '/api/test/echo',
+        url: '/test/echo',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         payload: 'n=1',
       });

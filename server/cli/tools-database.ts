@@ -8,7 +8,9 @@ export async function withToolsDatabase<T>(
   const config = loadConfig();
   if (!config.demo) return fn({ toolsDatabaseUrl: config.toolsDatabaseUrl!, toolsMigrationUrl: config.toolsMigrationUrl });
   const { startDemoEnvironment } = await import('../demo/environment.js');
-  const demo = await startDemoEnvironment(config, (message) => process.stderr.write(`porthole: ${message}\n`));
+  const demo = await startDemoEnvironment(config, (message) => process.stderr.write(`porthole: ${message}\n`), {
+    identityProvider: false,
+  });
   try {
     return await fn({ toolsDatabaseUrl: demo.toolsDatabaseUrl, toolsMigrationUrl: demo.toolsMigrationUrl });
   } finally {

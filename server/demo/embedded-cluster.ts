@@ -14,6 +14,7 @@ export interface ClusterSecrets {
   appPassword: string;
   readerPassword: string;
   sessionSecret: string;
+  demoClientSecret: string;
 }
 
 export interface EmbeddedCluster {
@@ -44,17 +45,21 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** Generated once and kept; secrets added by later versions are filled in on the next start. */
 async function loadSecrets(dir: string): Promise<ClusterSecrets> {
   const file = path.join(dir, 'secrets.json');
-  if (await exists(file)) return JSON.parse(await readFile(file, 'utf8')) as ClusterSecrets;
+  const stored = (await exists(file)) ? (JSON.parse(await readFile(file, 'utf8')) as Partial<ClusterSecrets>) : {};
   const secrets: ClusterSecrets = {
-    superuserPassword: newSecret(),
-    ownerPassword: newSecret(),
-    appPassword: newSecret(),
-    readerPassword: newSecret(),
-    sessionSecret: randomBytes(48).toString('base64url'),
+    superuserPassword: stored.superuserPassword ?? newSecret(),
+    ownerPassword: stored.ownerPassword ?? newSecret(),
+    appPassword: stored.appPassword ?? newSecret(),
+    readerPassword: stored.readerPassword ?? newSecret(),
+    sessionSecret: stored.sessionSecret ?? randomBytes(48).toString('base64url'),
+    demoClientSecret: stored.demoClientSecret ?? newSecret(),
   };
-  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  if (Object.keys(stored).length !== Object.keys(secrets).length) {
+    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
   return secrets;
 }
 

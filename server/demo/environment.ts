@@ -3,19 +3,28 @@
 import { provisionDemoMainDatabase, provisionToolsDatabase } from '../../schema/provision.js';
 import type { Config } from '../config.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
+import { startDemoIdentityProvider } from './identity-provider.js';
 
 export interface DemoEnvironment {
   toolsDatabaseUrl: string;
   toolsMigrationUrl: string;
   mainDatabaseUrl: string;
   sessionSecret: string;
+  /** Set when the demo identity provider runs (no OIDC_* configured). */
+  identityProvider?: { issuerUrl: string; clientId: string; clientSecret: string };
   stop(): Promise<void>;
 }
+
+export const DEMO_CLIENT_ID = 'porthole-demo';
 
 export const DEMO_TOOLS_DATABASE = 'porthole_tools';
 export const DEMO_MAIN_DATABASE = 'porthole_demo';
 
-export async function startDemoEnvironment(config: Config, log: (message: string) => void): Promise<DemoEnvironment> {
+export async function startDemoEnvironment(
+  config: Config,
+  log: (message: string) => void,
+  options: { identityProvider: boolean } = { identityProvider: true },
+): Promise<DemoEnvironment> {
   const cluster = await startEmbeddedCluster({ dir: config.dataDir, log });
   try {
     if (cluster.firstStart)
@@ -35,12 +44,37 @@ export async function startDemoEnvironment(config: Config, log: (message: string
       onProgress: log,
     });
     if (main.seeded) log('Demo data ready.');
+    const provider =
+      config.oidc || !options.identityProvider
+        ? undefined
+        : await startDemoIdentityProvider({
+            port: config.port + 1,
+            clientId: DEMO_CLIENT_ID,
+            clientSecret: cluster.secrets.demoClientSecret,
+            portholeUrl: config.publicUrl,
+          }).catch((error: unknown) => {
+            throw new Error(
+              `The demo identity provider could not listen on 127.0.0.1:${config.port + 1} (set PORT to move both): ${String(error)}`,
+              {
+                cause: error,
+              },
+            );
+          });
+    if (provider) log(`demo identity provider (not a real one) on ${provider.issuer}`);
     return {
       toolsDatabaseUrl: tools.appUrl,
       toolsMigrationUrl: tools.ownerUrl,
       mainDatabaseUrl: main.readerUrl,
       sessionSecret: config.sessionSecret ?? cluster.secrets.sessionSecret,
-      stop: () => cluster.stop(),
+      identityProvider: provider && {
+        issuerUrl: provider.issuer,
+        clientId: DEMO_CLIENT_ID,
+        clientSecret: cluster.secrets.demoClientSecret,
+      },
+      stop: async () => {
+        await provider?.stop();
+        await cluster.stop();
+      },
     };
   } catch (error) {
     await cluster.stop();
@@ -48,13 +82,24 @@ export async function startDemoEnvironment(config: Config, log: (message: string
   }
 }
 
-/** The config with the demo's databases and secret filled in. */
+/**
+ * The config with the demo's databases, secret and identity provider filled in. Unless role mapping was
+ * configured, the demo provider's groups map to roles: porthole-admins -> admin, support -> viewer.
+ */
 export function withDemoSettings(config: Config, demo: DemoEnvironment): Config {
+  const idp = demo.identityProvider;
+  const rolesConfigured =
+    config.roles.adminEmails.length + config.roles.adminGroups.length + config.roles.viewerGroups.length > 0;
   return Object.freeze({
     ...config,
     toolsDatabaseUrl: demo.toolsDatabaseUrl,
     toolsMigrationUrl: demo.toolsMigrationUrl,
     mainDatabaseUrl: config.mainDatabaseUrl ?? demo.mainDatabaseUrl,
     sessionSecret: demo.sessionSecret,
+    oidc: idp ? Object.freeze({ ...idp, scopes: 'openid email profile groups', groupsClaim: 'groups' }) : config.oidc,
+    roles:
+      idp && !rolesConfigured
+        ? Object.freeze({ ...config.roles, adminGroups: ['porthole-admins'], viewerGroups: ['support'] })
+        : config.roles,
   });
 }

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
+import { signIn } from '../support/auth.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 describe.skipIf(!browserAvailable)('web shell (Chromium)', () => {
@@ -17,9 +18,14 @@ describe.skipIf(!browserAvailable)('web shell (Chromium)', () => {
   });
 
   it('renders the header and the status of both databases with no CSP violation', async () => {
-    const page = await browser.newPage();
+    const { cookie } = await signIn(server, 'admin', { name: 'Shell Tester' });
+    const [name, value] = cookie.split('=') as [string, string];
+    const context = await browser.newContext();
+    await context.addCookies([{ name, value, url: server.origin }]);
+    const page = await context.newPage();
     const seen = watchPage(page, server.origin);
     await page.goto(`${server.origin}/`);
+    await page.getByText('Shell Tester').waitFor();
     await expect(page.getByRole('link', { name: 'Porthole' })).toBeTruthy();
     await page.getByText('Main database (read-only): ok').waitFor();
     await page.getByText('Porthole database: ok').waitFor();

@@ -23,6 +23,40 @@ export async function adminQuery(sql: string, values?: unknown[], database?: str
   }
 }
 
+/**
+ * Runs catalog-changing work one test file at a time: concurrent GRANT/REVOKE on the same database
+ * (reader-role.sql grants TEMPORARY to every login role) fails with "tuple concurrently updated".
+ */
+async function serialized<T>(fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock(7355608)');
+    return await fn();
+  } finally {
+    await client.end(); // releases the lock
+  }
+}
+
+/**
+ * Drops a role after revoking what other databases granted it. reader-role.sql gives TEMPORARY back to
+ * every login role of the database it runs in, so a main DB made by a parallel test file may name ours.
+ */
+async function dropRole(role: string): Promise<void> {
+  const grants = await adminQuery(
+    `select datname from pg_database d, aclexplode(d.datacl) acl join pg_roles r on r.oid = acl.grantee where r.rolname = $1`,
+    [role],
+  );
+  for (const { datname } of grants.rows) {
+    await adminQuery(`revoke all on database ${pg.escapeIdentifier(datname)} from ${pg.escapeIdentifier(role)}`).catch(
+      (error: { code?: string }) => {
+        if (error.code !== '3D000') throw error; // that database was dropped meanwhile
+      },
+    );
+  }
+  await adminQuery(`drop role if exists ${pg.escapeIdentifier(role)}`);
+}
+
 export interface TestToolsDatabase {
   database: string;
   ownerRole: string;
@@ -44,7 +78,7 @@ export async function createToolsDatabase(options: { migrate?: boolean } = {}): 
     appRole: `porthole_app_${id}`,
     appPassword: password(),
   };
-  const { ownerUrl, appUrl } = await provisionToolsDatabase(adminUrl(), spec);
+  const { ownerUrl, appUrl } = await serialized(() => provisionToolsDatabase(adminUrl(), spec));
   if (options.migrate !== false) await migrateToolsDb({ toolsDatabaseUrl: appUrl, toolsMigrationUrl: ownerUrl });
   return {
     database: spec.database,
@@ -53,11 +87,12 @@ export async function createToolsDatabase(options: { migrate?: boolean } = {}): 
     ownerUrl,
     appUrl,
     adminUrl: databaseUrl(adminUrl(), { database: spec.database }),
-    drop: async () => {
-      await adminQuery(`drop database if exists ${pg.escapeIdentifier(spec.database)} with (force)`);
-      await adminQuery(`drop role if exists ${pg.escapeIdentifier(spec.appRole)}`);
-      await adminQuery(`drop role if exists ${pg.escapeIdentifier(spec.ownerRole)}`);
-    },
+    drop: () =>
+      serialized(async () => {
+        await adminQuery(`drop database if exists ${pg.escapeIdentifier(spec.database)} with (force)`);
+        await dropRole(spec.appRole);
+        await dropRole(spec.ownerRole);
+      }),
   };
 }
 
@@ -74,20 +109,23 @@ export async function createMainDatabase(options: { notifications?: number } = {
   const id = suffix();
   const database = `porthole_main_${id}`;
   const readerRole = `porthole_reader_${id}`;
-  const { readerUrl } = await provisionDemoMainDatabase(adminUrl(), {
-    database,
-    readerRole,
-    readerPassword: password(),
-    notifications: options.notifications ?? 5_000,
-  });
+  const { readerUrl } = await serialized(() =>
+    provisionDemoMainDatabase(adminUrl(), {
+      database,
+      readerRole,
+      readerPassword: password(),
+      notifications: options.notifications ?? 5_000,
+    }),
+  );
   return {
     database,
     readerRole,
     readerUrl,
     adminUrl: databaseUrl(adminUrl(), { database }),
-    drop: async () => {
-      await adminQuery(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
-      await adminQuery(`drop role if exists ${pg.escapeIdentifier(readerRole)}`);
-    },
+    drop: () =>
+      serialized(async () => {
+        await adminQuery(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
+        await dropRole(readerRole);
+      }),
   };
 }

@@ -1,4 +1,4 @@
-// A real Porthole listening on a loopback port, on fresh test databases, for browser tests.
+// A real Porthole listening on a loopback port, on fresh test databases, for browser and OIDC tests.
 import type { TestApp } from './app.js';
 import { startTestApp } from './app.js';
 import { freePort } from './processes.js';
@@ -7,10 +7,11 @@ export interface TestServer extends TestApp {
   origin: string;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const t = await startTestApp({ PUBLIC_URL: origin, PORT: String(port), ...env });
-  await t.app.listen({ host: '127.0.0.1', port });
+/** `port` lets a test start an identity provider that already knows Porthole's origin. */
+export async function startTestServer(env: Record<string, string> = {}, port?: number): Promise<TestServer> {
+  const listenPort = port ?? (await freePort());
+  const origin = `http://127.0.0.1:${listenPort}`;
+  const t = await startTestApp({ PUBLIC_URL: origin, PORT: String(listenPort), ...env });
+  await t.app.listen({ host: '127.0.0.1', port: listenPort });
   return { ...t, origin };
 }

@@ -1,0 +1,66 @@
+// Sessions in the tools DB through @fastify/session, and request.user from the signed-in session.
+// Cookie: __Host- prefixed, Secure, HttpOnly, SameSite=Lax, Path=/ (THREATS.md 36). Plain http with a
+// non-prefixed name is allowed only on a loopback PUBLIC_URL outside production (config.ts enforces it).
+import fastifyCookie, { Signer } from '@fastify/cookie';
+import fastifySession from '@fastify/session';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import type { SessionUser } from '../auth/guards.js';
+import { ToolsDbSessionStore } from '../auth/session-store.js';
+import type { Config } from '../config.js';
+
+export interface PendingLogin {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+  startedAt: number;
+}
+
+declare module 'fastify' {
+  interface Session {
+    createdAt?: number;
+    user?: SessionUser;
+    idToken?: string;
+    pendingLogin?: PendingLogin;
+  }
+}
+
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+export function sessionCookieName(publicUrl: string): string {
+  return publicUrl.startsWith('https:') ? '__Host-porthole_session' : 'porthole_session';
+}
+
+export function sessionSigner(secret: string): Signer {
+  return new Signer(secret, 'sha256');
+}
+
+export const sessionPlugin = fp(async function session(app: FastifyInstance, opts: { config: Config; db: Kysely<Database> }) {
+  const { config } = opts;
+  const idleMs = config.session.idleMinutes * 60_000;
+  const store = new ToolsDbSessionStore(opts.db, { idleMs, absoluteMs: config.session.maxHours * 3_600_000 });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, {
+    secret: sessionSigner(config.sessionSecret!),
+    cookieName: sessionCookieName(config.publicUrl),
+    cookie: { path: '/', httpOnly: true, secure: config.publicUrl.startsWith('https:'), sameSite: 'lax', maxAge: idleMs },
+    store,
+    saveUninitialized: false,
+    rolling: true,
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const user = request.session.get('user');
+    if (user) request.user = user;
+  });
+
+  const purge = setInterval(() => {
+    store.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'purging expired sessions failed'));
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+});
