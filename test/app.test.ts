@@ -63,7 +63,10 @@ describe('server skeleton', () => {
     const res = await t.app.inject({ method: 'GET', url: '/' });
     const csp = String(res.headers['content-security-policy']);
     const scriptSrc = csp.split(';').find((d) => d.trim().startsWith('script-src'));
-    expect(scriptSrc?.trim()).toBe("script-src 'self'");
+    expect(scriptSrc?.trim()).toMatch(/^script-src 'self' 'nonce-[0-9a-f]{32}'$/);
+    const styleNonce = /style-src 'self' 'nonce-([0-9a-f]{32})'/.exec(csp)?.[1];
+    expect(styleNonce).toBeDefined();
+    expect(res.body).toContain(`<meta name="csp-style-nonce" content="${styleNonce}">`);
     expect(csp).not.toMatch(/unsafe-eval|unsafe-inline/);
     expect(csp).toMatch(/frame-ancestors 'none'/);
     expect(csp).toMatch(/object-src 'none'/);

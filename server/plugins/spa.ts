@@ -1,6 +1,6 @@
 // Serves the built web app: hashed assets cached for a year, index.html for every other page path so the
 // client-side router can take over (history fallback). API and auth paths never fall back to HTML.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,10 +28,13 @@ export const spaPlugin = fp(async function spa(app: FastifyInstance, opts: { roo
     });
   }
 
-  const sendIndex = (reply: FastifyReply) => {
-    reply.header('cache-control', 'no-cache');
-    return built ? reply.type('text/html').sendFile('index.html') : reply.type('text/html').send(NOT_BUILT_PAGE);
-  };
+  const indexHtml = built ? readFileSync(path.join(opts.root, 'index.html'), 'utf8') : NOT_BUILT_PAGE;
+  // The page learns this response's style nonce from a meta tag (hex, so nothing to escape).
+  const sendIndex = (reply: FastifyReply) =>
+    reply
+      .header('cache-control', 'no-cache')
+      .type('text/html')
+      .send(indexHtml.replace('</head>', `<meta name="csp-style-nonce" content="${reply.cspNonce.style}"></head>`));
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const url = request.url.split('?')[0] ?? '/';
