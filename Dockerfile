@@ -43,11 +43,17 @@ COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/schema/reader-role.sql ./schema/reader-role.sql
-COPY deploy/container/healthcheck.mjs ./healthcheck.mjs
+# The entry point (builds the tools-database URLs from Secrets Manager documents on ECS), the health
+# check and the one-off tools-database setup task.
+COPY deploy/container/start.mjs deploy/container/database-secret.mjs deploy/container/healthcheck.mjs \
+     deploy/container/setup-tools-database.mjs ./
 
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 USER 10001:10001
 EXPOSE 3000
+# The only writable place when the root filesystem is read-only. Declared as a volume so that ECS's
+# Fargate bind mount copies the image's /tmp (mode 1777) instead of creating a root-only directory.
+VOLUME ["/tmp"]
 # Slim images have no curl; node is already there. ECS runs the same command (deploy/lib).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
-CMD ["node", "--enable-source-maps", "dist/server/main.js"]
+CMD ["node", "--enable-source-maps", "/app/start.mjs"]

@@ -11,12 +11,12 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionDemoMainDatabase, provisionToolsDatabase } from '../../schema/provision.js';
+import { APP_IMAGE, buildAppImage } from './app-image.js';
 import { baseImageBlocker, ensureBaseImage } from './base-image.js';
-import { podman, podmanBlocker, podmanOk, RUNTIME_FLAGS } from './podman.js';
+import { createTestDatabases, passwordMatches, randomSecret, type TestDatabases } from './databases.js';
+import { podman, podmanBlocker, podmanOk, RUNTIME_FLAGS, type CommandResult } from './podman.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const APP_IMAGE = 'localhost/porthole:container-test';
 const ADMIN_URL =
   process.env.CONTAINER_TEST_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const VERBOSE = process.env.CONTAINER_TEST_VERBOSE === '1';
@@ -63,17 +63,17 @@ function freePort(): Promise<number> {
   });
 }
 
-const randomSecret = () => randomBytes(36).toString('base64url');
 const suffix = randomBytes(4).toString('hex');
 
-/** What the server needs in production, all with throwaway values (the issuer is never contacted at start). */
-function productionEnv(databases: { toolsUrl: string; migrationUrl: string; mainUrl: string }, port: number) {
+/** What the ECS task definition gives the server, with throwaway values (the issuer is never contacted at start). */
+function productionEnv(databases: TestDatabases, port: number): Record<string, string> {
   return {
     NODE_ENV: 'production',
     PORT: String(port),
     PUBLIC_URL: 'https://porthole.example.test',
-    TOOLS_DATABASE_URL: databases.toolsUrl,
-    TOOLS_MIGRATION_URL: databases.migrationUrl,
+    TOOLS_DATABASE_SECRET: JSON.stringify(databases.tools.app),
+    TOOLS_MIGRATION_SECRET: JSON.stringify(databases.tools.owner),
+    TOOLS_DATABASE_SSLMODE: 'disable', // the host's PostgreSQL has no TLS; RDS gets no-verify or verify-full
     MAIN_DATABASE_URL: databases.mainUrl,
     SESSION_SECRET: randomSecret(),
     OIDC_ISSUER_URL: 'https://idp.example.test',
@@ -90,28 +90,48 @@ function envFlags(env: Record<string, string>): { args: string[]; env: NodeJS.Pr
   return { args: Object.keys(env).flatMap((name) => ['--env', name]), env: { ...process.env, ...env } };
 }
 
-/** Runs the image once in the foreground (as ECS would start a task) and returns how it ended. */
-async function runOnce(env: Record<string, string>) {
+/** Runs the image once in the foreground, as ECS starts a task, and returns how it ended. */
+async function runOnce(env: Record<string, string>, options: { network?: string; command?: string[] } = {}) {
   const flags = envFlags(env);
-  return podman(['run', '--rm', ...RUNTIME_FLAGS, '--read-only', '--tmpfs', '/tmp', '--network=none', ...flags.args, APP_IMAGE], {
-    env: flags.env,
-    timeoutMs: 60_000,
-  });
+  const network = `--network=${options.network ?? 'none'}`;
+  // No health check for one-off runs (podman would try to schedule it through systemd).
+  const args = [
+    'run',
+    '--rm',
+    '--no-healthcheck',
+    ...RUNTIME_FLAGS,
+    '--read-only',
+    '--tmpfs',
+    '/tmp',
+    network,
+    ...flags.args,
+    APP_IMAGE,
+  ];
+  return podman([...args, ...(options.command ?? [])], { env: flags.env, timeoutMs: 60_000 });
 }
 
 describe.skipIf(blocker !== undefined)('the production image', () => {
   const container = `porthole-container-test-${suffix}`;
-  const tools = {
-    database: `porthole_ct_tools_${suffix}`,
-    owner: `porthole_ct_owner_${suffix}`,
-    app: `porthole_ct_app_${suffix}`,
-  };
-  const main = { database: `porthole_ct_main_${suffix}`, reader: `porthole_ct_reader_${suffix}` };
-  let env: ReturnType<typeof productionEnv>;
+  let databases: TestDatabases;
+  let env: Record<string, string>;
   let port: number;
+  const setupRuns: CommandResult[] = [];
+  let firstAppPassword: string;
 
   async function exec(script: string, extra: string[] = []) {
     return podman(['exec', ...extra, container, 'node', '-e', script], { timeoutMs: 60_000 });
+  }
+
+  /** The one-off setup task of docs/deploy.md, as the RDS master user. */
+  async function runSetup() {
+    const { admin, owner, app } = databases.tools;
+    const secrets = {
+      TOOLS_ADMIN_SECRET: JSON.stringify(admin),
+      TOOLS_MIGRATION_SECRET: JSON.stringify(owner),
+      TOOLS_DATABASE_SECRET: JSON.stringify(app),
+      TOOLS_DATABASE_SSLMODE: 'disable',
+    };
+    return runOnce(secrets, { network: 'host', command: ['node', '/app/setup-tools-database.mjs'] });
   }
 
   beforeAll(async () => {
@@ -120,65 +140,23 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     log(`base image ${baseImage} (${seconds(started)})`);
 
     started = Date.now();
-    const previous = (await podman(['image', 'inspect', '--format', '{{.Id}}', APP_IMAGE])).stdout.trim();
-    const build = await podman(
-      [
-        'build',
-        ...RUNTIME_FLAGS,
-        '--network=host',
-        '--format=docker', // the OCI format has no HEALTHCHECK
-        '--build-arg',
-        `BASE_IMAGE=${baseImage}`,
-        '--tag',
-        APP_IMAGE,
-        '--file',
-        path.join(ROOT, 'Dockerfile'),
-        ROOT,
-      ],
-      { timeoutMs: 30 * 60_000, echo: VERBOSE },
-    );
-    if (build.code !== 0) throw new Error(`podman build failed (${build.code}):\n${(build.stdout + build.stderr).slice(-8000)}`);
-    const current = (await podmanOk(['image', 'inspect', '--format', '{{.Id}}', APP_IMAGE])).trim();
-    if (previous && previous !== current) await podman(['rmi', previous]); // the replaced build, not any other image
-    const size = Number((await podmanOk(['image', 'inspect', '--format', '{{.Size}}', APP_IMAGE])).trim());
-    log(`built ${APP_IMAGE} in ${seconds(started)}: ${(size / 1e6).toFixed(0)} MB`);
+    const { sizeBytes } = await buildAppImage(ROOT, baseImage, VERBOSE);
+    log(`built ${APP_IMAGE} in ${seconds(started)}: ${(sizeBytes / 1e6).toFixed(0)} MB`);
 
     started = Date.now();
-    const { ownerUrl, appUrl } = await provisionToolsDatabase(ADMIN_URL, {
-      database: tools.database,
-      ownerRole: tools.owner,
-      ownerPassword: randomSecret(),
-      appRole: tools.app,
-      appPassword: randomSecret(),
-    });
-    const { readerUrl } = await provisionDemoMainDatabase(ADMIN_URL, {
-      database: main.database,
-      readerRole: main.reader,
-      readerPassword: randomSecret(),
-      notifications: 2_000,
-    });
-    log(`databases ${tools.database} and ${main.database} ready (${seconds(started)})`);
+    databases = await createTestDatabases(ADMIN_URL, suffix);
+    setupRuns.push(await runSetup());
+    firstAppPassword = databases.tools.app.password;
+    databases.tools.app.password = randomSecret(); // a rotation: new value in the secret, setup again
+    setupRuns.push(await runSetup());
+    log(`databases ready and set up twice (${seconds(started)})`);
 
     port = await freePort();
-    env = productionEnv({ toolsUrl: appUrl, migrationUrl: ownerUrl, mainUrl: readerUrl }, port);
+    env = productionEnv(databases, port);
     const flags = envFlags(env);
     started = Date.now();
-    await podmanOk(
-      [
-        'run',
-        '--detach',
-        '--name',
-        container,
-        ...RUNTIME_FLAGS,
-        '--read-only',
-        '--tmpfs',
-        '/tmp',
-        '--network=host',
-        ...flags.args,
-        APP_IMAGE,
-      ],
-      { env: flags.env },
-    );
+    const run = ['run', '--detach', '--name', container, ...RUNTIME_FLAGS, '--read-only', '--tmpfs', '/tmp', '--network=host'];
+    await podmanOk([...run, ...flags.args, APP_IMAGE], { env: flags.env });
     while (true) {
       const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
         (response) => response.ok,
@@ -197,17 +175,7 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
 
   afterAll(async () => {
     await podman(['rm', '--force', '--time', '5', container]);
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      for (const database of [tools.database, main.database]) {
-        await admin.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
-      }
-      for (const role of [tools.app, tools.owner, main.reader])
-        await admin.query(`drop role if exists ${pg.escapeIdentifier(role)}`);
-    } finally {
-      await admin.end();
-    }
+    await databases?.drop();
   });
 
   it('is healthy and ready against real databases on a read-only root filesystem', async () => {
@@ -223,12 +191,14 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
   it('passes its own HEALTHCHECK, which fails when nothing answers', async () => {
     const [image] = JSON.parse(await podmanOk(['image', 'inspect', APP_IMAGE])) as Array<{
       Healthcheck?: { Test: string[] };
-      Config: { ExposedPorts?: Record<string, unknown>; Env: string[] };
+      Config: { ExposedPorts?: Record<string, unknown>; Env: string[]; Volumes?: Record<string, unknown> };
     }>;
     const config = image!.Config;
     expect(image!.Healthcheck?.Test).toEqual(['CMD', 'node', '/app/healthcheck.mjs']);
     expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['3000/tcp']);
     expect(config.Env).toEqual(expect.arrayContaining(['NODE_ENV=production', 'HOST=0.0.0.0', 'PORT=3000']));
+    // ECS on Fargate copies a VOLUME's mode into its bind mount; without it /tmp would be root-only.
+    expect(Object.keys(config.Volumes ?? {})).toEqual(['/tmp']);
     expect(await podman(['healthcheck', 'run', container])).toMatchObject({ code: 0 });
     // Pointed at a port nothing listens on, the same check must report unhealthy.
     const failing = await podman(['exec', '--env', 'PORT=1', container, 'node', '/app/healthcheck.mjs']);
@@ -259,13 +229,61 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     expect(writable).toMatchObject({ code: 0, stdout: '' });
   });
 
-  it('writes nowhere but /tmp', async () => {
+  it('writes nowhere but /tmp, which is world-writable and sticky in the image', async () => {
     const probe = await exec(`
       const fs = require('fs');
       for (const file of ['/app/probe', '/probe', '/tmp/probe']) {
         try { fs.writeFileSync(file, 'x'); console.log(file + ' ok'); } catch (error) { console.log(file + ' ' + error.code); }
       }`);
     expect(probe.stdout.trim().split('\n')).toEqual(['/app/probe EROFS', '/probe EROFS', '/tmp/probe ok']);
+    const mode = await podman([
+      'run',
+      '--rm',
+      ...RUNTIME_FLAGS,
+      '--network=none',
+      APP_IMAGE,
+      'node',
+      '-e',
+      `process.stdout.write((require('fs').statSync('/tmp').mode & 0o7777).toString(8))`,
+    ]);
+    expect(mode).toMatchObject({ code: 0, stdout: '1777' });
+  });
+
+  it('sets up the tools database as the RDS master user, again on rotation, and migrates as the owner', async () => {
+    expect(setupRuns.map((run) => [run.code, run.stderr])).toEqual([
+      [0, ''],
+      [0, ''],
+    ]);
+    const { owner, app } = databases.tools;
+    expect(setupRuns[0]!.stdout).toContain(`created role ${app.username}`);
+    expect(setupRuns[1]!.stdout).toContain(`updated role ${app.username}`);
+    expect(await passwordMatches(ADMIN_URL, app.username, app.password)).toBe(true);
+    expect(await passwordMatches(ADMIN_URL, app.username, firstAppPassword)).toBe(false);
+    expect(await passwordMatches(ADMIN_URL, owner.username, owner.password)).toBe(true);
+    // The server (healthy above, with the rotated password) migrated as the owner, so the audit log
+    // belongs to a role the serving role is not, and the serving role may only append to it.
+    const client = new pg.Client({ connectionString: ADMIN_URL.replace(/\/[^/]*$/, `/${owner.dbname}`) });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{
+        database_owner: string;
+        table_owner: string;
+        app_can_update: boolean;
+        app_can_insert: boolean;
+      }>(
+        `select pg_get_userbyid(d.datdba) as database_owner, t.tableowner as table_owner,
+                has_table_privilege($1, 'public.audit_events', 'update') as app_can_update,
+                has_table_privilege($1, 'public.audit_events', 'insert') as app_can_insert
+           from pg_database d, pg_tables t
+          where d.datname = current_database() and t.schemaname = 'public' and t.tablename = 'audit_events'`,
+        [app.username],
+      );
+      expect(rows).toEqual([
+        { database_owner: owner.username, table_owner: owner.username, app_can_update: false, app_can_insert: true },
+      ]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('contains no demo code, embedded PostgreSQL, demo identity provider, dev dependencies or npm', async () => {
@@ -322,7 +340,7 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
   });
 
   it('verifies the audit log with the compiled CLI, as an operator would in a one-off task', async () => {
-    const verify = await podman(['exec', container, 'node', 'dist/server/cli/audit-verify.js']);
+    const verify = await podman(['exec', container, 'node', '/app/start.mjs', 'dist/server/cli/audit-verify.js']);
     expect(verify).toMatchObject({ code: 0 });
     expect(verify.stdout).toMatch(/^ok: [1-9]\d* events, head \d+$/m); // at least the server's own system.started
   });
@@ -345,8 +363,14 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     expect(weak.stderr).toContain('SESSION_SECRET is refused');
   });
 
+  it('refuses a malformed database secret document, naming it', async () => {
+    const result = await runOnce({ ...env, TOOLS_DATABASE_SECRET: JSON.stringify({ username: 'porthole_app' }) });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('TOOLS_DATABASE_SECRET: lacks password, host, port, dbname');
+  });
+
   it('refuses demo mode', async () => {
-    const { TOOLS_DATABASE_URL: _tools, TOOLS_MIGRATION_URL: _migration, ...withoutTools } = env;
+    const { TOOLS_DATABASE_SECRET: _tools, TOOLS_MIGRATION_SECRET: _migration, ...withoutTools } = env;
     const result = await runOnce(withoutTools);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/TOOLS_DATABASE_URL is required in production: demo mode .* is refused/);
@@ -359,8 +383,15 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     expect(logs).toMatch(/SIGTERM: shutting down[\s\S]*stopped/);
     expect(state).toBe('0');
     expect(logs.split('\n').some((line) => line.startsWith('{') && 'level' in (JSON.parse(line) as object))).toBe(true);
-    for (const secret of [env.SESSION_SECRET, env.OIDC_CLIENT_SECRET, new URL(env.MAIN_DATABASE_URL).password]) {
-      expect(logs).not.toContain(decodeURIComponent(secret));
+    const { owner, app } = databases.tools;
+    for (const secret of [
+      env.SESSION_SECRET!,
+      env.OIDC_CLIENT_SECRET!,
+      decodeURIComponent(new URL(env.MAIN_DATABASE_URL!).password),
+      owner.password,
+      app.password,
+    ]) {
+      expect(logs).not.toContain(secret);
     }
   });
 });

@@ -1,0 +1,34 @@
+// The image's entry point. On ECS the tools-database credentials arrive as Secrets Manager documents
+// (JSON: username, password, host, port, dbname), which rotate without anyone writing a URL by hand;
+// Porthole reads URLs. This turns TOOLS_DATABASE_SECRET and TOOLS_MIGRATION_SECRET into
+// TOOLS_DATABASE_URL and TOOLS_MIGRATION_URL, drops the documents from the environment, and starts the
+// server - or, given a script (`node /app/start.mjs dist/server/cli/audit-verify.js`), that script, so
+// one-off tasks see the same settings. Without the documents it changes nothing: plain URLs keep working.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { databaseUrlFromSecret } from './database-secret.mjs';
+
+const TARGETS = { TOOLS_DATABASE_SECRET: 'TOOLS_DATABASE_URL', TOOLS_MIGRATION_SECRET: 'TOOLS_MIGRATION_URL' };
+
+const problems = [];
+for (const [source, target] of Object.entries(TARGETS)) {
+  const document = process.env[source];
+  if (document === undefined) continue;
+  delete process.env[source];
+  if (process.env[target]) {
+    problems.push(`${source} and ${target} are both set; give one`);
+    continue;
+  }
+  try {
+    process.env[target] = databaseUrlFromSecret(document, process.env.TOOLS_DATABASE_SSLMODE);
+  } catch (error) {
+    problems.push(`${source}: ${error.message}`);
+  }
+}
+if (problems.length) {
+  process.stderr.write(`Porthole cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
+
+const entry = path.resolve(import.meta.dirname, process.argv[2] ?? 'dist/server/main.js');
+await import(pathToFileURL(entry).href);
