@@ -55,11 +55,33 @@ export interface AuditChainHeadTable {
   hash: Buffer;
 }
 
+/** A run executing now on some Porthole task (see migration 2026-11-23T1800_engine). */
+export interface ActiveRunsTable {
+  id: string;
+  user_id: string;
+  user_email: string | null;
+  data_source: string;
+  query_id: string | null;
+  query_version: number | null;
+  sql: string;
+  format: 'json' | 'csv';
+  task_id: string;
+  backend_host: string | null;
+  backend_port: number | null;
+  backend_pid: number | null;
+  backend_key: number | null;
+  started_at: Generated<Date>;
+  expires_at: Timestamp;
+  cancel_requested_at: Timestamp | null;
+  cancelled_by: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   audit_chain_head: AuditChainHeadTable;
+  active_runs: ActiveRunsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -3,9 +3,9 @@ import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations } from './migrations/index.js';
 
 /** Tables the serving role may read and append to, never change (DESIGN.md "Audit log"). */
-const APPEND_ONLY_TABLES = new Set(['audit_events']);
+const APPEND_ONLY_TABLES = new Set(['audit_events', 'audit_verifications']);
 /** Tables the serving role may only read. */
-const READ_ONLY_TABLES = new Set(['audit_chain_head']);
+const READ_ONLY_TABLES = new Set(['audit_chain_head', 'audit_retention_checkpoints']);
 /** Tables the serving role never touches. */
 const OWNER_ONLY_TABLES = new Set(['kysely_migration', 'kysely_migration_lock']);
 

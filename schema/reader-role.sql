@@ -17,7 +17,8 @@
 --     pg_terminate_backend) and on the activity functions that reveal other sessions' SQL
 --     (pg_stat_get_activity, pg_stat_get_backend_activity) is revoked from PUBLIC and granted back to
 --     pg_signal_backend / pg_read_all_stats, so monitoring roles keep working. All Porthole users share
---     this role, so without this one user could read or cancel another's query.
+--     this role, so without this one user could read or cancel another's query. pg_stat_statements
+--     (when the extension is installed) is closed the same way.
 --   * Advisory locks stay callable: Porthole runs DISCARD ALL after every run, which releases them.
 \set ON_ERROR_STOP on
 
@@ -84,6 +85,12 @@ begin
   for fn in select p.oid::regprocedure from pg_proc p
             where p.pronamespace = 'pg_catalog'::regnamespace
               and p.proname in ('pg_stat_get_activity', 'pg_stat_get_backend_activity') loop
+    execute format('revoke execute on function %s from public', fn);
+    execute format('grant execute on function %s to pg_read_all_stats', fn);
+  end loop;
+  -- pg_stat_statements, where installed, lists the statements of the role's own sessions, which are
+  -- every Porthole user's: closed the same way (re-run this script after installing the extension).
+  for fn in select p.oid::regprocedure from pg_proc p where p.proname = 'pg_stat_statements' loop
     execute format('revoke execute on function %s from public', fn);
     execute format('grant execute on function %s to pg_read_all_stats', fn);
   end loop;

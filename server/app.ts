@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
 import type { ToolsDb } from './db/tools-db.js';
 import { healthRoutes } from './health/routes.js';
+import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
   await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
+  await app.register(enginePlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

@@ -2,7 +2,9 @@
 // same migrations load under tsx, vitest and the compiled production build.
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-23T1700_foundation.js';
+import * as engine from './2026-11-23T1800_engine.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1700_foundation': foundation,
+  '2026-11-23T1800_engine': engine,
 };

@@ -9,13 +9,171 @@ export async function insertAuditEvent(db: Kysely<Database>, event: NewAuditEven
 }
 
 // Qualified e.seq: a bare `seq` in ORDER BY would bind to the text alias and sort 10 before 2.
-export async function readChainBatch(db: Kysely<Database>, afterSeq: string, limit: number): Promise<ChainRow[]> {
+export async function readChainBatch(
+  db: Kysely<Database>,
+  afterSeq: string,
+  limit: number,
+  throughSeq?: string,
+): Promise<ChainRow[]> {
   const result = await sql<ChainRow>`
     select ${sql.raw(CHAIN_COLUMNS_SQL)} from audit_events e
-    where e.seq > ${afterSeq} order by e.seq limit ${limit}`.execute(db);
+    where e.seq > ${afterSeq} ${throughSeq === undefined ? sql`` : sql`and e.seq <= ${throughSeq}`}
+    order by e.seq limit ${limit}`.execute(db);
   return result.rows;
 }
 
 export async function readChainHead(db: Kysely<Database>): Promise<{ seq: string; hash: Buffer }> {
   return db.selectFrom('audit_chain_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+}
+
+export async function readEventHash(db: Kysely<Database>, seq: string): Promise<Buffer | undefined> {
+  const row = await db.selectFrom('audit_events').select('hash').where('seq', '=', seq).executeTakeFirst();
+  return row?.hash;
+}
+
+export interface ChainPoint {
+  seq: string;
+  hash: Buffer;
+}
+
+export async function latestRetentionCheckpoint(db: Kysely<Database>): Promise<ChainPoint | undefined> {
+  return db.selectFrom('audit_retention_checkpoints').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
+export async function latestVerification(
+  db: Kysely<Database>,
+  atLeastSeq: string,
+): Promise<(ChainPoint & { verified_at: Date }) | undefined> {
+  return db
+    .selectFrom('audit_verifications')
+    .select(['seq', 'hash', 'verified_at'])
+    .where('seq', '>=', atLeastSeq)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function insertVerification(
+  db: Kysely<Database>,
+  row: ChainPoint & { eventsChecked: number; full: boolean },
+): Promise<Date> {
+  const saved = await db
+    .insertInto('audit_verifications')
+    .values({ seq: row.seq, hash: row.hash, events_checked: String(row.eventsChecked), full_check: row.full })
+    .returning('verified_at')
+    .executeTakeFirstOrThrow();
+  return saved.verified_at;
+}
+
+export interface AuditFilter {
+  actorId?: string;
+  action?: string;
+  dataSource?: string;
+  queryId?: string;
+  queryVersion?: number;
+  outcome?: string;
+  from?: Date;
+  to?: Date;
+  /** Text that must appear in the SQL (case-insensitive). */
+  sqlContains?: string;
+  /** Keyset cursor: only events older than this seq. */
+  beforeSeq?: string;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/** Newest first. Keyset pagination on seq, so pages never overlap or skip while events are added. */
+export function filteredEvents(db: Kysely<Database>, filter: AuditFilter) {
+  let query = db.selectFrom('audit_events');
+  if (filter.actorId !== undefined) query = query.where('actor_user_id', '=', filter.actorId);
+  if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+  if (filter.dataSource !== undefined) query = query.where('data_source', '=', filter.dataSource);
+  if (filter.queryId !== undefined) query = query.where('query_id', '=', filter.queryId);
+  if (filter.queryVersion !== undefined) query = query.where('query_version', '=', filter.queryVersion);
+  if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+  if (filter.sqlContains) query = query.where('sql', 'ilike', `%${escapeLike(filter.sqlContains)}%`);
+  if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+  // seq grows with occurred_at, so a time range also bounds seq: the planner can then walk the primary key.
+  if (filter.from !== undefined) {
+    const from = filter.from;
+    query = query.where('occurred_at', '>=', from).where('seq', '>=', (eb) =>
+      eb.fn.coalesce(
+        eb
+          .selectFrom('audit_events')
+          .select((inner) => inner.fn.min('seq').as('s'))
+          .where('occurred_at', '>=', from),
+        sql<string>`0`,
+      ),
+    );
+  }
+  if (filter.to !== undefined) {
+    const to = filter.to;
+    query = query.where('occurred_at', '<', to).where('seq', '<=', (eb) =>
+      eb.fn.coalesce(
+        eb
+          .selectFrom('audit_events')
+          .select((inner) => inner.fn.max('seq').as('s'))
+          .where('occurred_at', '<', to),
+        sql<string>`0`,
+      ),
+    );
+  }
+  return query.orderBy('seq', 'desc');
+}
+
+export const LIST_COLUMNS = [
+  'seq',
+  'occurred_at',
+  'actor_user_id',
+  'actor_email',
+  'action',
+  'data_source',
+  'query_id',
+  'query_version',
+  'outcome',
+  'row_count',
+  'duration_ms',
+  'error_code',
+] as const;
+
+/** A page of events; the SQL cut to a preview unless the whole text is wanted (CSV export). */
+export async function listEvents(db: Kysely<Database>, filter: AuditFilter, limit: number, options: { fullSql?: boolean } = {}) {
+  return filteredEvents(db, filter)
+    .select([
+      ...LIST_COLUMNS,
+      options.fullSql ? sql<string | null>`sql`.as('sql_preview') : sql<string | null>`left(sql, 300)`.as('sql_preview'),
+    ])
+    .limit(limit)
+    .execute();
+}
+
+export async function getEvent(db: Kysely<Database>, seq: string) {
+  return db
+    .selectFrom('audit_events')
+    .select([
+      ...LIST_COLUMNS,
+      'sql',
+      sql<string | null>`params::text`.as('params'),
+      sql<string>`details::text`.as('details'),
+      'client_ip',
+      'hash',
+      'prev_hash',
+    ])
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+}
+
+export async function runsPerDay(db: Kysely<Database>, since: Date, actorId?: string) {
+  let query = db
+    .selectFrom('audit_events')
+    .select([
+      sql<string>`to_char(date_trunc('day', occurred_at at time zone 'UTC'), 'YYYY-MM-DD')`.as('day'),
+      'actor_user_id',
+      'actor_email',
+      sql<string>`count(*)`.as('runs'),
+    ])
+    .where('action', '=', 'run.started')
+    .where('occurred_at', '>=', since);
+  if (actorId !== undefined) query = query.where('actor_user_id', '=', actorId);
+  return query.groupBy(['day', 'actor_user_id', 'actor_email']).orderBy('day').execute();
 }

@@ -2,7 +2,16 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
-import { insertAuditEvent, readChainBatch, readChainHead } from './repository.js';
+import {
+  insertAuditEvent,
+  insertVerification,
+  latestRetentionCheckpoint,
+  latestVerification,
+  readChainBatch,
+  readChainHead,
+  readEventHash,
+  type ChainPoint,
+} from './repository.js';
 
 export type AuditAction =
   | 'system.started'
@@ -45,10 +54,21 @@ export interface AuditEvent {
 
 export interface VerifyResult {
   ok: boolean;
+  /** Events whose hashes this run recomputed. */
   events: number;
   headSeq: string;
+  /** The chain was checked from the event after this seq (0: the beginning). */
+  fromSeq: string;
+  full: boolean;
   firstBadSeq?: string;
   problem?: string;
+  verifiedAt?: Date;
+}
+
+export interface VerifyOptions {
+  /** Recompute every event, not just those after the last successful verification. */
+  full?: boolean;
+  batchSize?: number;
 }
 
 export class AuditLog {
@@ -74,24 +94,43 @@ export class AuditLog {
     });
   }
 
+  /** Where checking starts: after the retention checkpoint, or (incremental) after the last verification. */
+  private async startingPoint(full: boolean): Promise<ChainPoint | { problem: string; seq: string }> {
+    const start = (await latestRetentionCheckpoint(this.db)) ?? { seq: '0', hash: GENESIS_HASH };
+    if (full) return start;
+    const last = await latestVerification(this.db, start.seq);
+    if (!last || last.seq === start.seq) return start;
+    const stored = await readEventHash(this.db, last.seq);
+    if (!stored?.equals(last.hash)) {
+      return { seq: last.seq, problem: `event ${last.seq} no longer matches the last verification: it was changed or removed` };
+    }
+    return { seq: last.seq, hash: last.hash };
+  }
+
   /**
-   * Recomputes every hash from the stored columns and checks that seq has no gaps, each prev_hash is the
-   * hash before it and the head row matches the last event. Names the first event that fails.
+   * Recomputes the hashes from the stored columns and checks that seq has no gaps, each prev_hash is the
+   * hash before it and the head row matches the last event. Names the first event that fails. A
+   * successful run is recorded so the next incremental run starts after it.
    */
-  async verify(options: { batchSize?: number } = {}): Promise<VerifyResult> {
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+    const full = options.full ?? false;
     const batchSize = options.batchSize ?? 5000;
-    let expectedSeq = 1n;
-    let prevHash: Buffer = GENESIS_HASH;
+    const start = await this.startingPoint(full);
     let events = 0;
-    let lastSeq = '0';
+    let lastSeq = start.seq;
     const fail = (seq: string, problem: string): VerifyResult => ({
       ok: false,
       events,
       headSeq: lastSeq,
+      fromSeq: start.seq,
+      full,
       firstBadSeq: seq,
       problem,
     });
+    if ('problem' in start) return fail(start.seq, start.problem);
 
+    let expectedSeq = BigInt(start.seq) + 1n;
+    let prevHash: Buffer = start.hash;
     for (;;) {
       const rows = await readChainBatch(this.db, lastSeq, batchSize);
       for (const row of rows) {
@@ -117,6 +156,10 @@ export class AuditLog {
         `the chain head says event ${head.seq} but the log ends at ${lastSeq}: events were removed`,
       );
     }
-    return { ok: true, events, headSeq: lastSeq };
+    const verifiedAt =
+      lastSeq === '0'
+        ? new Date()
+        : await insertVerification(this.db, { seq: lastSeq, hash: prevHash, eventsChecked: events, full });
+    return { ok: true, events, headSeq: lastSeq, fromSeq: start.seq, full, verifiedAt };
   }
 }

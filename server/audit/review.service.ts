@@ -1,0 +1,175 @@
+// Reviewing the audit log (admins only): filtered pages, one event in full, CSV export, verification and
+// activity. Every read of the log is itself recorded.
+import { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import { hasRole, type SessionUser } from '../auth/guards.js';
+import { AppError } from '../lib/errors.js';
+import { csvLine } from '../lib/csv.js';
+import { getEvent, listEvents, runsPerDay, type AuditFilter } from './repository.js';
+import type { AuditLog, VerifyResult } from './service.js';
+
+export const PAGE_SIZE = 50;
+const CSV_BATCH = 2000;
+
+export interface AuditListItem {
+  seq: string;
+  occurredAt: string;
+  actor: { id: string | null; email: string | null };
+  action: string;
+  dataSource: string | null;
+  queryId: string | null;
+  queryVersion: number | null;
+  outcome: string | null;
+  rowCount: string | null;
+  durationMs: number | null;
+  errorCode: string | null;
+  sqlPreview: string | null;
+}
+
+type ListRow = Awaited<ReturnType<typeof listEvents>>[number];
+
+function toItem(row: ListRow): AuditListItem {
+  return {
+    seq: row.seq,
+    occurredAt: row.occurred_at.toISOString(),
+    actor: { id: row.actor_user_id, email: row.actor_email },
+    action: row.action,
+    dataSource: row.data_source,
+    queryId: row.query_id,
+    queryVersion: row.query_version,
+    outcome: row.outcome,
+    rowCount: row.row_count,
+    durationMs: row.duration_ms,
+    errorCode: row.error_code,
+    sqlPreview: row.sql_preview,
+  };
+}
+
+const CSV_HEADER = [
+  'seq',
+  'occurred_at',
+  'actor_id',
+  'actor_email',
+  'action',
+  'data_source',
+  'query_id',
+  'query_version',
+  'outcome',
+  'row_count',
+  'duration_ms',
+  'error_code',
+  'sql',
+];
+
+export class AuditReviewService {
+  constructor(private readonly deps: { db: Kysely<Database>; audit: AuditLog }) {}
+
+  private requireAdmin(user: SessionUser): void {
+    if (!hasRole(user, 'admin')) throw new AppError(403, 'forbidden', 'Only admins may review the audit log.');
+  }
+
+  async list(
+    user: SessionUser,
+    filter: AuditFilter,
+    clientIp: string,
+  ): Promise<{ events: AuditListItem[]; nextCursor: string | null }> {
+    this.requireAdmin(user);
+    const rows = await listEvents(this.deps.db, filter, PAGE_SIZE + 1);
+    const page = rows.slice(0, PAGE_SIZE).map(toItem);
+    // A search is recorded once, not once per page.
+    if (filter.beforeSeq === undefined) {
+      await this.deps.audit.record({
+        action: 'audit.read',
+        actor: user,
+        outcome: 'ok',
+        clientIp,
+        details: { filter: describe(filter) },
+      });
+    }
+    return { events: page, nextCursor: rows.length > PAGE_SIZE ? page.at(-1)!.seq : null };
+  }
+
+  async get(user: SessionUser, seq: string, clientIp: string) {
+    this.requireAdmin(user);
+    const row = await getEvent(this.deps.db, seq);
+    if (!row) throw new AppError(404, 'not_found', `There is no audit event ${seq}.`);
+    await this.deps.audit.record({ action: 'audit.read', actor: user, outcome: 'ok', clientIp, details: { seq } });
+    return {
+      ...toItem({ ...row, sql_preview: null }),
+      sql: row.sql,
+      params: row.params === null ? null : (JSON.parse(row.params) as unknown),
+      details: JSON.parse(row.details) as unknown,
+      clientIp: row.client_ip,
+      hash: row.hash.toString('hex'),
+      prevHash: row.prev_hash.toString('hex'),
+    };
+  }
+
+  /** Streams every matching event as CSV, newest first, in keyset batches so memory stays flat. */
+  async exportCsv(user: SessionUser, filter: AuditFilter, clientIp: string): Promise<Readable> {
+    this.requireAdmin(user);
+    await this.deps.audit.record({
+      action: 'audit.exported',
+      actor: user,
+      outcome: 'ok',
+      clientIp,
+      details: { filter: describe(filter) },
+    });
+    const db = this.deps.db;
+    async function* lines() {
+      yield csvLine(CSV_HEADER);
+      let beforeSeq = filter.beforeSeq;
+      for (;;) {
+        const rows = await listEvents(db, { ...filter, beforeSeq }, CSV_BATCH, { fullSql: true });
+        yield rows
+          .map((row) =>
+            csvLine([
+              row.seq,
+              row.occurred_at.toISOString(),
+              row.actor_user_id,
+              row.actor_email,
+              row.action,
+              row.data_source,
+              row.query_id,
+              row.query_version,
+              row.outcome,
+              row.row_count,
+              row.duration_ms,
+              row.error_code,
+              row.sql_preview,
+            ]),
+          )
+          .join('');
+        if (rows.length < CSV_BATCH) return;
+        beforeSeq = rows.at(-1)!.seq;
+      }
+    }
+    return Readable.from(lines());
+  }
+
+  async verify(user: SessionUser, full: boolean): Promise<VerifyResult> {
+    this.requireAdmin(user);
+    return this.deps.audit.verify({ full });
+  }
+
+  async activity(user: SessionUser, days: number, actorId?: string) {
+    this.requireAdmin(user);
+    const since = new Date(Date.now() - days * 86_400_000);
+    const rows = await runsPerDay(this.deps.db, since, actorId);
+    return rows.map((row) => ({
+      day: row.day,
+      actor: { id: row.actor_user_id, email: row.actor_email },
+      runs: Number(row.runs),
+    }));
+  }
+}
+
+/** The filter as plain JSON for the audit record. */
+function describe(filter: AuditFilter): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(filter)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [key, value instanceof Date ? value.toISOString() : value]),
+  );
+}

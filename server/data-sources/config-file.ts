@@ -1,0 +1,108 @@
+// DATA_SOURCES_FILE: more data sources beside `main`, as JSON. Every problem is reported at once, like
+// server/config.ts does for the environment. Example:
+//   { "sources": [
+//       { "id": "replica", "name": "Orders (replica)", "urlEnv": "REPLICA_DATABASE_URL",
+//         "timeoutMs": 60000, "maxRows": 50000, "groups": ["analysts"], "maxConnections": 5 },
+//       { "id": "main", "groups": ["engineering"] } ] }
+// An entry with id "main" and no URL adjusts the main source (from MAIN_DATABASE_URL).
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config.js';
+
+export interface DataSourceSettings {
+  /** Per-run statement timeout; defaults to QUERY_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Rows returned to the browser per run; defaults to MAX_ROWS. */
+  maxRows?: number;
+  /** Only members of one of these groups (and admins) see and use the source; empty = everyone. */
+  groups?: string[];
+  /** Pool size: the most runs executing at once on this source from one Porthole task. */
+  maxConnections?: number;
+}
+
+export interface DataSourceDefinition extends DataSourceSettings {
+  id: string;
+  name: string;
+  url?: string;
+}
+
+const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const KEYS = new Set(['id', 'name', 'url', 'urlEnv', 'timeoutMs', 'maxRows', 'groups', 'maxConnections']);
+
+type Env = Record<string, string | undefined>;
+
+function readEntry(entry: unknown, index: number, env: Env, problems: string[]): DataSourceDefinition | undefined {
+  const where = `DATA_SOURCES_FILE source #${index + 1}`;
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+    problems.push(`${where} must be an object`);
+    return undefined;
+  }
+  const e = entry as Record<string, unknown>;
+  const id = typeof e.id === 'string' ? e.id : '';
+  if (!ID.test(id)) problems.push(`${where} needs an "id" of lower-case letters, digits, _ or - (got ${JSON.stringify(e.id)})`);
+  const label = ID.test(id) ? `data source "${id}"` : where;
+  for (const key of Object.keys(e)) if (!KEYS.has(key)) problems.push(`${label} has an unknown key "${key}"`);
+
+  let url: string | undefined;
+  if (e.url !== undefined && e.urlEnv !== undefined) problems.push(`${label}: give "url" or "urlEnv", not both`);
+  if (typeof e.url === 'string') url = e.url;
+  else if (e.url !== undefined) problems.push(`${label}: "url" must be a string`);
+  if (typeof e.urlEnv === 'string') {
+    url = env[e.urlEnv]?.trim() || undefined;
+    if (!url) problems.push(`${label}: the environment variable ${e.urlEnv} (its "urlEnv") is not set`);
+  } else if (e.urlEnv !== undefined) problems.push(`${label}: "urlEnv" must be the name of an environment variable`);
+  if (url !== undefined) {
+    try {
+      if (!['postgres:', 'postgresql:'].includes(new URL(url).protocol)) problems.push(`${label}: the URL must be postgres://…`);
+    } catch {
+      problems.push(`${label}: the URL is not valid`);
+    }
+  } else if (id !== 'main' && e.urlEnv === undefined) problems.push(`${label} needs "url" or "urlEnv"`);
+
+  const integer = (key: string, min: number, max: number): number | undefined => {
+    const value = e[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${label}: "${key}" must be a whole number from ${min} to ${max}`);
+      return undefined;
+    }
+    return value;
+  };
+  const groups = e.groups;
+  if (groups !== undefined && (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g.trim() !== ''))) {
+    problems.push(`${label}: "groups" must be a list of group names`);
+  }
+  if (e.name !== undefined && (typeof e.name !== 'string' || e.name.trim() === ''))
+    problems.push(`${label}: "name" must be text`);
+
+  return {
+    id,
+    name: typeof e.name === 'string' && e.name.trim() ? e.name.trim() : id,
+    url,
+    timeoutMs: integer('timeoutMs', 100, 3_600_000),
+    maxRows: integer('maxRows', 1, 1_000_000),
+    maxConnections: integer('maxConnections', 1, 100),
+    groups: Array.isArray(groups) ? (groups as string[]).map((g) => g.trim()) : undefined,
+  };
+}
+
+/** Reads and validates the file; throws ConfigError listing every problem. */
+export function readDataSourcesFile(file: string, env: Env = process.env): DataSourceDefinition[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`DATA_SOURCES_FILE ${file} could not be read as JSON: ${(error as Error).message}`]);
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { sources?: unknown } | null)?.sources;
+  if (!Array.isArray(list)) throw new ConfigError([`DATA_SOURCES_FILE ${file} must hold {"sources": [...]} or a list`]);
+  const problems: string[] = [];
+  const definitions = list.map((entry, index) => readEntry(entry, index, env, problems));
+  const seen = new Set<string>();
+  for (const d of definitions) {
+    if (!d?.id) continue;
+    if (seen.has(d.id)) problems.push(`data source "${d.id}" is listed twice`);
+    seen.add(d.id);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return definitions as DataSourceDefinition[];
+}

@@ -1,0 +1,219 @@
+// Data sources as users and the engine see them: who may use which source (groups), whether a source
+// passed its self-check (THREATS.md 20-21), its limits, and its cached schema.
+import { sql, type Kysely } from 'kysely';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database } from '../../schema/database.js';
+import { hasRole, type SessionUser } from '../auth/guards.js';
+import type { Config } from '../config.js';
+import { AppError } from '../lib/errors.js';
+import type { DataSource, DataSourceRegistry } from './registry.js';
+import { readSourceSchema, type SourceSchema } from './schema-browser.js';
+import { checkDataSourceRole, IDENTITY_SQL, type DatabaseIdentity, type SelfCheckResult } from './self-check.js';
+
+export type SourceStatus = 'ok' | 'refused' | 'unreachable' | 'unchecked';
+
+export interface DataSourceView {
+  id: string;
+  name: string;
+  status: SourceStatus;
+  problems: string[];
+  warnings: string[];
+  timeoutMs: number;
+  maxRows: number;
+  maxCsvRows: number;
+}
+
+export interface SourceLimits {
+  timeoutMs: number;
+  maxRows: number;
+  maxCsvRows: number;
+}
+
+const SCHEMA_TTL_MS = 10 * 60_000;
+/** A refresh asked for sooner than this after the last read is answered from the cache. */
+const SCHEMA_REFRESH_MIN_MS = 5_000;
+
+interface CheckState {
+  result?: SelfCheckResult;
+  unreachable?: string;
+  running?: Promise<SelfCheckResult>;
+}
+
+export class DataSourceService {
+  private readonly checks = new Map<string, CheckState>();
+  private readonly schemas = new Map<string, { at: number; schema: Promise<SourceSchema> }>();
+  private toolsIdentity?: Promise<DatabaseIdentity>;
+
+  constructor(
+    private readonly registry: DataSourceRegistry,
+    private readonly toolsDb: Kysely<Database>,
+    private readonly engine: Config['engine'],
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Admins see every source; others those without groups or sharing a group with them. */
+  canUse(user: SessionUser, source: DataSource): boolean {
+    const groups = source.settings?.groups ?? [];
+    return groups.length === 0 || hasRole(user, 'admin') || groups.some((g) => user.groups.includes(g));
+  }
+
+  /** The source, or a 404 that does not reveal whether a source the user may not use exists. */
+  find(user: SessionUser, id: string): DataSource {
+    const source = this.registry.get(id);
+    if (!source || !this.canUse(user, source)) throw new AppError(404, 'not_found', `There is no data source "${id}".`);
+    return source;
+  }
+
+  limits(source: DataSource): SourceLimits {
+    return {
+      timeoutMs: source.settings?.timeoutMs ?? this.engine.queryTimeoutMs,
+      maxRows: source.settings?.maxRows ?? this.engine.maxRows,
+      maxCsvRows: this.engine.maxCsvRows,
+    };
+  }
+
+  list(user: SessionUser): DataSourceView[] {
+    return this.registry
+      .list()
+      .filter((source) => this.canUse(user, source))
+      .map((source) => {
+        const state = this.checks.get(source.id);
+        const status: SourceStatus = state?.result
+          ? state.result.problems.length
+            ? 'refused'
+            : 'ok'
+          : state?.unreachable
+            ? 'unreachable'
+            : 'unchecked';
+        return {
+          id: source.id,
+          name: source.name,
+          status,
+          problems: state?.result?.problems ?? (state?.unreachable ? [state.unreachable] : []),
+          warnings: state?.result?.warnings ?? [],
+          ...this.limits(source),
+        };
+      });
+  }
+
+  /** Runs (once per source and task) the self-check; a source that could not be reached is retried later. */
+  verify(source: DataSource): Promise<SelfCheckResult> {
+    let state = this.checks.get(source.id);
+    if (!state) this.checks.set(source.id, (state = {}));
+    if (state.result) return Promise.resolve(state.result);
+    if (state.running) return state.running;
+    const current = state;
+    current.running = this.runCheck(source).then(
+      (result) => {
+        current.result = result;
+        current.unreachable = undefined;
+        current.running = undefined;
+        if (result.problems.length) {
+          this.log.error({ dataSource: source.id, problems: result.problems }, `data source "${source.id}" refused`);
+        }
+        for (const warning of result.warnings) this.log.warn({ dataSource: source.id }, `data source "${source.id}": ${warning}`);
+        return result;
+      },
+      (error: unknown) => {
+        current.running = undefined;
+        current.unreachable = `could not connect: ${error instanceof Error ? error.message : String(error)}`;
+        throw error;
+      },
+    );
+    return current.running;
+  }
+
+  /** Checks every source in the background (at startup), logging what it finds. */
+  verifyAll(): void {
+    for (const source of this.registry.list()) {
+      this.verify(source).catch((error: unknown) =>
+        this.log.warn({ dataSource: source.id, err: error }, `data source "${source.id}" could not be checked yet`),
+      );
+    }
+  }
+
+  /** Throws a 503 naming the problems when the source failed its self-check or cannot be reached. */
+  async ensureUsable(source: DataSource): Promise<void> {
+    let result: SelfCheckResult;
+    try {
+      result = await this.verify(source);
+    } catch (error) {
+      throw new AppError(
+        503,
+        'data_source_unavailable',
+        `The data source "${source.id}" cannot be reached or checked right now.`,
+        {
+          cause: error instanceof Error ? error.message : String(error),
+        },
+      );
+    }
+    if (result.problems.length) {
+      throw new AppError(
+        503,
+        'data_source_refused',
+        `Porthole refuses to run queries on "${source.id}" because its database role is not read-only: ${result.problems.join('; ')}. ` +
+          'An operator must fix the role (see schema/reader-role.sql).',
+        { problems: result.problems },
+      );
+    }
+  }
+
+  async schema(user: SessionUser, id: string, refresh: boolean): Promise<SourceSchema> {
+    const source = this.find(user, id);
+    await this.ensureUsable(source);
+    const cached = this.schemas.get(source.id);
+    const age = cached ? Date.now() - cached.at : Number.POSITIVE_INFINITY;
+    if (cached && age < (refresh ? SCHEMA_REFRESH_MIN_MS : SCHEMA_TTL_MS)) return cached.schema;
+    const entry = { at: Date.now(), schema: this.readSchema(source) };
+    this.schemas.set(source.id, entry);
+    entry.schema.catch(() => this.schemas.get(source.id) === entry && this.schemas.delete(source.id));
+    return entry.schema;
+  }
+
+  private async readSchema(source: DataSource): Promise<SourceSchema> {
+    const client = await source.pool.connect();
+    let failed: Error | undefined;
+    try {
+      return await readSourceSchema(client, this.limits(source).timeoutMs);
+    } catch (error) {
+      failed = error instanceof Error ? error : new Error(String(error));
+      throw new AppError(502, 'data_source_error', `Reading the schema of "${source.id}" failed: ${failed.message}`);
+    } finally {
+      client.release(failed);
+    }
+  }
+
+  private async runCheck(source: DataSource): Promise<SelfCheckResult> {
+    const tools = await this.readToolsIdentity();
+    const client = await source.pool.connect();
+    let failed: Error | undefined;
+    try {
+      return await checkDataSourceRole(client, tools);
+    } catch (error) {
+      failed = error instanceof Error ? error : new Error(String(error));
+      throw failed;
+    } finally {
+      client.release(failed);
+    }
+  }
+
+  private readToolsIdentity(): Promise<DatabaseIdentity> {
+    this.toolsIdentity ??= (async () => {
+      try {
+        const { rows } = await sql<{
+          database_oid: string;
+          database: string;
+          system_identifier: string;
+        }>`${sql.raw(IDENTITY_SQL)}`.execute(this.toolsDb);
+        return { databaseOid: rows[0]!.database_oid, database: rows[0]!.database, systemIdentifier: rows[0]!.system_identifier };
+      } catch {
+        const { rows } = await sql<{ database_oid: string; database: string }>`
+          select (select oid::text from pg_database where datname = current_database()) as database_oid,
+                 current_database() as database`.execute(this.toolsDb);
+        return { databaseOid: rows[0]!.database_oid, database: rows[0]!.database, systemIdentifier: null };
+      }
+    })();
+    this.toolsIdentity.catch(() => (this.toolsIdentity = undefined));
+    return this.toolsIdentity;
+  }
+}

@@ -1,0 +1,168 @@
+// active_runs in the tools DB: the runs executing now on every Porthole task, with their backend's cancel
+// key. Kysely only; the rules live in runs.service.ts.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import type { BackendKey } from './cancel-request.js';
+
+export interface NewActiveRun {
+  id: string;
+  userId: string;
+  userEmail: string | null;
+  dataSource: string;
+  queryId?: string;
+  queryVersion?: number;
+  sql: string;
+  format: 'json' | 'csv';
+  taskId: string;
+  /** How long the row stays valid if its task dies without removing it. */
+  ttlMs: number;
+}
+
+export interface ActiveRun {
+  id: string;
+  userId: string;
+  userEmail: string | null;
+  dataSource: string;
+  queryId: string | null;
+  queryVersion: number | null;
+  sql: string;
+  format: 'json' | 'csv';
+  taskId: string;
+  backend: BackendKey | null;
+  startedAt: Date;
+  cancelRequestedAt: Date | null;
+  cancelledBy: string | null;
+}
+
+/**
+ * Inserts the run unless the user already has `perUserCap` live runs. The per-user advisory lock makes
+ * the count and the insert atomic across tasks. Returns false when over the cap.
+ */
+export async function registerActiveRun(db: Kysely<Database>, run: NewActiveRun, perUserCap: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${'porthole.active_runs:' + run.userId}, 0))`.execute(trx);
+    const { count } = await trx
+      .selectFrom('active_runs')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('user_id', '=', run.userId)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .executeTakeFirstOrThrow();
+    if (Number(count) >= perUserCap) return false;
+    await trx
+      .insertInto('active_runs')
+      .values({
+        id: run.id,
+        user_id: run.userId,
+        user_email: run.userEmail,
+        data_source: run.dataSource,
+        query_id: run.queryId ?? null,
+        query_version: run.queryVersion ?? null,
+        sql: run.sql,
+        format: run.format,
+        task_id: run.taskId,
+        expires_at: sql<Date>`now() + make_interval(secs => ${run.ttlMs / 1000})`,
+      })
+      .execute();
+    return true;
+  });
+}
+
+/** Records the backend running the query; returns whether a cancel was requested meanwhile. */
+export async function attachBackend(db: Kysely<Database>, id: string, backend: BackendKey): Promise<boolean> {
+  const row = await db
+    .updateTable('active_runs')
+    .set({ backend_host: backend.host, backend_port: backend.port, backend_pid: backend.pid, backend_key: backend.secretKey })
+    .where('id', '=', id)
+    .returning('cancel_requested_at')
+    .executeTakeFirst();
+  return row?.cancel_requested_at != null;
+}
+
+/** Removes the run and says who asked to cancel it, if anyone did from another task. */
+export async function removeActiveRun(db: Kysely<Database>, id: string): Promise<{ cancelledBy: string | null } | undefined> {
+  const row = await db.deleteFrom('active_runs').where('id', '=', id).returning('cancelled_by').executeTakeFirst();
+  return row ? { cancelledBy: row.cancelled_by } : undefined;
+}
+
+/** Marks a live run as cancel-requested and returns it (undefined when it is not running). */
+export async function requestCancel(db: Kysely<Database>, id: string, byUserId: string): Promise<ActiveRun | undefined> {
+  const row = await db
+    .updateTable('active_runs')
+    .set({ cancel_requested_at: sql<Date>`coalesce(cancel_requested_at, now())`, cancelled_by: byUserId })
+    .where('id', '=', id)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toActiveRun(row) : undefined;
+}
+
+export async function findActiveRun(db: Kysely<Database>, id: string): Promise<ActiveRun | undefined> {
+  const row = await db
+    .selectFrom('active_runs')
+    .selectAll()
+    .where('id', '=', id)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return row ? toActiveRun(row) : undefined;
+}
+
+export async function listActiveRuns(db: Kysely<Database>): Promise<ActiveRun[]> {
+  const rows = await db
+    .selectFrom('active_runs')
+    .selectAll()
+    .where('expires_at', '>', sql<Date>`now()`)
+    .orderBy('started_at')
+    .limit(1000)
+    .execute();
+  return rows.map(toActiveRun);
+}
+
+/** Deletes rows left behind by tasks that died mid-run. */
+export async function purgeExpiredRuns(db: Kysely<Database>): Promise<number> {
+  const result = await db
+    .deleteFrom('active_runs')
+    .where('expires_at', '<=', sql<Date>`now()`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+type Row = {
+  id: string;
+  user_id: string;
+  user_email: string | null;
+  data_source: string;
+  query_id: string | null;
+  query_version: number | null;
+  sql: string;
+  format: 'json' | 'csv';
+  task_id: string;
+  backend_host: string | null;
+  backend_port: number | null;
+  backend_pid: number | null;
+  backend_key: number | null;
+  started_at: Date;
+  cancel_requested_at: Date | null;
+  cancelled_by: string | null;
+};
+
+function toActiveRun(row: Row): ActiveRun {
+  const backend =
+    row.backend_host !== null && row.backend_port !== null && row.backend_pid !== null && row.backend_key !== null
+      ? { host: row.backend_host, port: row.backend_port, pid: row.backend_pid, secretKey: row.backend_key }
+      : null;
+  return {
+    id: row.id,
+    userId: row.user_id,
+    userEmail: row.user_email,
+    dataSource: row.data_source,
+    queryId: row.query_id,
+    queryVersion: row.query_version,
+    sql: row.sql,
+    format: row.format,
+    taskId: row.task_id,
+    backend,
+    startedAt: row.started_at,
+    cancelRequestedAt: row.cancel_requested_at,
+    cancelledBy: row.cancelled_by,
+  };
+}

@@ -1,0 +1,326 @@
+// Executes one prepared statement on one RunConnection and shapes the result: a JSON body capped by rows
+// and bytes, or a CSV stream (COPY when the statement allows it, the cursor otherwise) capped by rows.
+// Memory stays flat: rows are fetched in batches, CSV bytes flow with backpressure down to the socket,
+// and a WireWatch stops any single row or result that would not fit before pg buffers it.
+import { Readable } from 'node:stream';
+import { CopyOutReader, deferred, PortalReader, WireWatch, type FieldDescription, type WireLimit } from './protocol.js';
+import type { RunConnection } from './run-connection.js';
+import type { CancelReason } from './run-errors.js';
+import { copyText, cursorText, type PreparedStatement, type SentText } from './statement.js';
+import { columnInfo, convertRows, converterFor, csvLine, type ColumnInfo } from './values.js';
+
+export interface ExecutionLimits {
+  maxRows: number;
+  /** Bytes of row data per JSON result. */
+  maxBytes: number;
+  /** Bytes of one row; larger rows end the result (JSON) or the download (CSV). */
+  maxRowBytes: number;
+}
+
+export type TruncatedBy = 'rows' | 'bytes' | 'row_size';
+
+export interface JsonResult {
+  columns: ColumnInfo[];
+  /** The rows as JSON array elements, comma-separated, ready to be placed inside [ ]. */
+  rowsJson: string;
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: TruncatedBy;
+}
+
+export interface CsvOutcome {
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: TruncatedBy;
+  bytes: number;
+}
+
+const FIRST_BATCH = 2_000;
+const NEXT_BATCH = 10_000;
+const CSV_CHUNK_BYTES = 64 * 1024;
+/** After a cancel request, how long the backend gets to answer before the socket is cut. */
+const CANCEL_GRACE_MS = 2_000;
+
+const LIMIT_TO_TRUNCATION: Record<WireLimit, TruncatedBy> = { max_bytes: 'bytes', max_row_bytes: 'row_size' };
+
+/** One run on one connection. cancel() may come from anywhere (API, timeout, disconnect) at any time. */
+export class Execution {
+  cancelReason?: CancelReason;
+  /** The text sent, for mapping error positions back to the user's SQL. */
+  sent: SentText;
+  private watch?: WireWatch;
+  private stopReaderOnCut?: () => void;
+  /** Unblocks a CSV download on cancel: its consumer may be stalled, and its socket paused. */
+  private onCancel?: () => void;
+  private finished = false;
+  private graceTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly connection: RunConnection,
+    readonly prepared: PreparedStatement,
+  ) {
+    this.sent = cursorText(prepared);
+  }
+
+  cancel(reason: CancelReason): void {
+    if (this.finished || this.cancelReason) return;
+    this.cancelReason = reason;
+    void this.connection.cancel();
+    this.onCancel?.();
+    this.graceTimer = setTimeout(() => {
+      if (!this.finished) this.connection.cut();
+    }, CANCEL_GRACE_MS);
+    this.graceTimer.unref();
+  }
+
+  private watchWire(limits: { maxBytes: number; maxRowBytes: number }): void {
+    this.watch = new WireWatch(this.connection.wire.stream, limits, () => {
+      this.stopReaderOnCut?.();
+      void this.connection.cancel();
+      this.connection.cut();
+    });
+  }
+
+  private done(): void {
+    this.finished = true;
+    this.watch?.detach();
+    clearTimeout(this.graceTimer);
+  }
+
+  private get truncatedByWire(): TruncatedBy | undefined {
+    return this.watch?.limit ? LIMIT_TO_TRUNCATION[this.watch.limit] : undefined;
+  }
+
+  async json(limits: ExecutionLimits): Promise<JsonResult> {
+    const { text } = this.sent;
+    const { values, types } = this.prepared.bound;
+    const reader = new PortalReader(text, values, types, Math.min(limits.maxRows + 1, FIRST_BATCH));
+    this.watchWire(limits);
+    this.stopReaderOnCut = () => (reader.stopped = true);
+    this.connection.submit(reader);
+    try {
+      const fields = await reader.fields();
+      const converters = fields.map((f) => converterFor(f.dataTypeID));
+      const parts: string[] = [];
+      let rowCount = 0;
+      let truncatedBy: TruncatedBy | undefined;
+      let batch = await reader.next(0);
+      for (;;) {
+        let rows = batch.rows;
+        if (rowCount + rows.length > limits.maxRows) {
+          rows = rows.slice(0, limits.maxRows - rowCount);
+          truncatedBy = 'rows';
+        }
+        if (rows.length > 0) {
+          parts.push(JSON.stringify(convertRows(rows, converters)).slice(1, -1));
+          rowCount += rows.length;
+        }
+        truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
+        if (truncatedBy || batch.done) break;
+        batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, NEXT_BATCH));
+      }
+      await reader.finish();
+      return {
+        columns: describeColumns(fields),
+        rowsJson: parts.join(','),
+        rowCount,
+        truncated: truncatedBy !== undefined,
+        ...(truncatedBy ? { truncatedBy } : {}),
+      };
+    } finally {
+      this.done();
+    }
+  }
+
+  /**
+   * Starts a CSV download. Resolves with the stream once the first data row (or the end) is in, so that an
+   * error in the query still becomes a proper error response; `outcome` settles when the stream ends.
+   */
+  async csv(limits: ExecutionLimits): Promise<{ stream: Readable; outcome: Promise<CsvOutcome> }> {
+    const copy = await copyText(this.prepared);
+    if (copy) this.sent = copy;
+    const stream = new CsvStream(() => this.cancel('disconnect'));
+    const started = deferred<void>();
+    const outcome = copy ? this.copyCsv(copy, limits, stream, started.resolve) : this.cursorCsv(limits, stream, started.resolve);
+    outcome.then(
+      () => started.resolve(),
+      (error: unknown) => started.reject(error),
+    );
+    outcome.catch(() => undefined);
+    await started.promise;
+    return { stream, outcome };
+  }
+
+  private async copyCsv(sent: SentText, limits: ExecutionLimits, stream: CsvStream, started: () => void): Promise<CsvOutcome> {
+    let truncatedBy: TruncatedBy | undefined;
+    const reader = new CopyOutReader(sent.text, (chunk) => {
+      // Row 1 is the header; the cap counts data rows.
+      if (reader.rows - 1 > limits.maxRows) {
+        truncatedBy = 'rows';
+        reader.stopped = true;
+        void this.connection.cancel();
+        this.connection.cut();
+        return;
+      }
+      if (!stream.add(chunk)) reader.pause();
+      if (reader.rows === 2) started();
+    });
+    stream.onDemand = () => reader.resume();
+    this.onCancel = () => {
+      stream.fail(new Error('run cancelled'));
+      reader.resume();
+    };
+    this.watchWire({ maxBytes: Number.POSITIVE_INFINITY, maxRowBytes: limits.maxRowBytes });
+    this.stopReaderOnCut = () => (reader.stopped = true);
+    this.connection.submit(reader);
+    try {
+      await reader.done();
+      truncatedBy ??= this.truncatedByWire;
+      stream.finish();
+      return {
+        rowCount: Math.max(0, Math.min(reader.rows - 1, limits.maxRows)),
+        truncated: !!truncatedBy,
+        truncatedBy,
+        bytes: stream.bytes,
+      };
+    } catch (error) {
+      stream.fail(error);
+      throw error;
+    } finally {
+      await reader.settled.promise;
+      this.done();
+    }
+  }
+
+  private async cursorCsv(limits: ExecutionLimits, stream: CsvStream, started: () => void): Promise<CsvOutcome> {
+    const { text } = this.sent;
+    const { values, types } = this.prepared.bound;
+    const reader = new PortalReader(text, values, types, Math.min(limits.maxRows + 1, FIRST_BATCH));
+    this.watchWire({ maxBytes: Number.POSITIVE_INFINITY, maxRowBytes: limits.maxRowBytes });
+    this.stopReaderOnCut = () => (reader.stopped = true);
+    this.onCancel = () => stream.fail(new Error('run cancelled'));
+    this.connection.submit(reader);
+    try {
+      const fields = await reader.fields();
+      stream.add(Buffer.from(csvLine(fields.map((f) => f.name))));
+      let rowCount = 0;
+      let truncatedBy: TruncatedBy | undefined;
+      let batch = await reader.next(0);
+      for (;;) {
+        let rows = batch.rows;
+        if (rowCount + rows.length > limits.maxRows) {
+          rows = rows.slice(0, limits.maxRows - rowCount);
+          truncatedBy = 'rows';
+        }
+        let chunk = '';
+        for (const row of rows) chunk += csvLine(row);
+        rowCount += rows.length;
+        const more = stream.add(Buffer.from(chunk));
+        started();
+        truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
+        if (truncatedBy || batch.done) break;
+        if (!more) await stream.demand();
+        if (stream.destroyed) throw new Error('the download was abandoned');
+        batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, NEXT_BATCH));
+      }
+      await reader.finish();
+      stream.finish();
+      return { rowCount, truncated: !!truncatedBy, truncatedBy, bytes: stream.bytes };
+    } catch (error) {
+      stream.fail(error);
+      throw error;
+    } finally {
+      await reader.settled.promise;
+      this.done();
+    }
+  }
+}
+
+function describeColumns(fields: FieldDescription[]): ColumnInfo[] {
+  return fields.map((f) => columnInfo(f.name, f.dataTypeID));
+}
+
+/**
+ * The CSV body: rows are gathered into ~64 KB chunks before they are pushed, and a full buffer asks the
+ * producer to pause until the HTTP response drains. Destroyed early (the client went away) -> onAbandon.
+ */
+class CsvStream extends Readable {
+  bytes = 0;
+  onDemand?: () => void;
+  // pg's parser may reuse the memory behind a message once it returns, so bytes are copied in at once.
+  private buffer = Buffer.allocUnsafe(CSV_CHUNK_BYTES);
+  private filled = 0;
+  private ended = false;
+  private waiting?: () => void;
+
+  constructor(private readonly onAbandon: () => void) {
+    super({ highWaterMark: 4 * CSV_CHUNK_BYTES });
+    // A failure before the response took the stream must not surface as an unhandled 'error' event; once
+    // it is piped, the HTTP layer sees the error too and aborts the response.
+    this.on('error', () => undefined);
+  }
+
+  /** Adds bytes; false means the consumer is full (or gone) and the producer should wait for demand. */
+  add(chunk: Buffer): boolean {
+    if (this.ended) return false;
+    if (this.filled + chunk.length <= this.buffer.length) {
+      chunk.copy(this.buffer, this.filled);
+      this.filled += chunk.length;
+      return this.filled < this.buffer.length || this.flush();
+    }
+    let more = this.flush();
+    if (chunk.length >= this.buffer.length) {
+      this.bytes += chunk.length;
+      more = this.push(Buffer.from(chunk)) && more;
+    } else {
+      chunk.copy(this.buffer, 0);
+      this.filled = chunk.length;
+    }
+    return more;
+  }
+
+  private flush(): boolean {
+    if (this.filled === 0) return true;
+    const chunk = this.buffer.subarray(0, this.filled);
+    this.buffer = Buffer.allocUnsafe(CSV_CHUNK_BYTES);
+    this.filled = 0;
+    this.bytes += chunk.length;
+    return this.push(chunk);
+  }
+
+  /** Resolves when the consumer wants more, or at once if it is gone. */
+  demand(): Promise<void> {
+    if (this.destroyed) return Promise.resolve();
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  override _read(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+    this.onDemand?.();
+  }
+
+  finish(): void {
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+    this.push(null);
+  }
+
+  fail(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.onAbandon();
+    }
+    this.waiting?.();
+    this.waiting = undefined;
+    callback(error);
+  }
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../lib/errors.js';
+import { checkStatement } from './guard.js';
+import { OffsetMap } from './sql-position.js';
+
+const check = (sql: string) => checkStatement(sql, sql, new OffsetMap());
+
+async function refusal(sql: string): Promise<AppError> {
+  try {
+    await check(sql);
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${sql} to be refused`);
+}
+
+describe('statement guard', () => {
+  it('accepts read-only statements and says what kind they are', async () => {
+    expect((await check('select 1')).kind).toBe('select');
+    expect((await check('with x as (select 1) select * from x')).kind).toBe('select');
+    expect((await check('values (1), (2)')).kind).toBe('select');
+    expect((await check('table pg_class')).kind).toBe('select');
+    expect((await check('explain select 1')).kind).toBe('explain');
+    expect((await check('explain (analyze, buffers) select 1')).kind).toBe('explain');
+    expect((await check('show timezone')).kind).toBe('show');
+    expect((await check('-- note\nselect 1; -- trailing\n')).kind).toBe('select');
+  });
+
+  it('finds the statement inside comments and the trailing semicolon', async () => {
+    const sql = '/* c */ select 1 ;';
+    const checked = await check(sql);
+    expect(sql.slice(checked.start, checked.end).trim()).toBe('select 1');
+  });
+
+  it('refuses several statements, pointing at the second (THREATS 1)', async () => {
+    const error = await refusal('select 1;\n  delete from t');
+    expect(error.code).toBe('multiple_statements');
+    expect(error.details).toMatchObject({ position: { line: 2, column: 3 } });
+    expect((await refusal('COMMIT; DELETE FROM t')).code).toBe('multiple_statements');
+  });
+
+  it('refuses transaction control with a clear message (THREATS 2)', async () => {
+    for (const [sql, name] of [
+      ['commit', 'COMMIT'],
+      ['rollback', 'ROLLBACK'],
+      ['begin', 'BEGIN'],
+      ['set transaction read write', 'SET TRANSACTION'],
+      ['savepoint a', 'SAVEPOINT'],
+    ]) {
+      const error = await refusal(sql!);
+      expect(error.code).toBe('statement_not_allowed');
+      expect(error.message).toBe(`${name} is not available: Porthole runs each query in its own read-only transaction.`);
+    }
+  });
+
+  it('refuses data-modifying CTEs, EXPLAIN ANALYZE of writes and locking clauses (THREATS 5-7)', async () => {
+    const cte = await refusal('with x as (delete from t returning *) select * from x');
+    expect(cte.message).toMatch(/DELETE inside a query/);
+    expect(cte.details).toMatchObject({ position: { column: 24 } });
+    expect(
+      (await refusal('select * from (select 1) s where exists (with y as (insert into t values (1) returning 1) select 1)')).code,
+    ).toBe('statement_not_allowed');
+    expect((await refusal('explain analyze delete from t')).message).toMatch(/^EXPLAIN DELETE is not allowed/);
+    expect((await refusal('select * from t for update')).message).toMatch(/FOR UPDATE/);
+    expect((await refusal('select * from t for share')).code).toBe('statement_not_allowed');
+    expect((await refusal('select * from t, lateral (select 1 for key share) x')).code).toBe('statement_not_allowed');
+    expect((await refusal('select * into t2 from t')).message).toMatch(/INTO creates a table/);
+  });
+
+  it('refuses procedural, session and maintenance statements by name (THREATS 14)', async () => {
+    const cases: Record<string, RegExp> = {
+      'do $$ begin perform 1; end $$': /^DO is not allowed/,
+      'call p()': /^CALL is not allowed/,
+      'prepare p as select 1': /^PREPARE is not available/,
+      'listen x': /^LISTEN is not available/,
+      "notify x, 'y'": /^NOTIFY is not available/,
+      'create temp table x (a int)': /^CREATE TABLE is not allowed/,
+      vacuum: /^VACUUM is not allowed/,
+      analyze: /^ANALYZE is not allowed/,
+      'lock table t': /^LOCK TABLE is not allowed/,
+      "copy t to '/tmp/x.csv'": /^COPY is not available/,
+      "copy (select 1) to program 'id'": /^COPY is not available/,
+      'set statement_timeout = 0': /^SET is not allowed/,
+      'insert into t values (1)': /^INSERT is not allowed: Porthole is read-only/,
+      'create function f() returns int language sql as $$ select 1 $$': /^CREATE FUNCTION is not allowed/,
+    };
+    for (const [sql, message] of Object.entries(cases)) expect((await refusal(sql)).message).toMatch(message);
+  });
+
+  it('reports syntax errors with line and column (THREATS 22)', async () => {
+    const error = await refusal('select 1\nfrom where x');
+    expect(error.code).toBe('syntax_error');
+    expect(error.message).toBe('Syntax error at or near "where"');
+    expect(error.details).toMatchObject({ position: { line: 2, column: 6, offset: 14 } });
+    // Characters before the error that take several bytes (or two UTF-16 units) do not shift the column.
+    const unicode = await refusal("select 'é😀' from where");
+    expect(unicode.details).toMatchObject({ position: { line: 1, column: 19 } });
+  });
+
+  it('says when there is nothing to run', async () => {
+    expect((await refusal('-- just a comment')).code).toBe('empty_sql');
+  });
+});

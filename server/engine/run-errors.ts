@@ -1,0 +1,64 @@
+// What a failed run answers: PostgreSQL's message and position for mistakes in the query (4xx, never
+// logged as a server error), a stable code for timeouts, cancels and denials, and a 502 when the data
+// source itself failed.
+import pg from 'pg';
+import { AppError } from '../lib/errors.js';
+import type { SqlPosition } from './sql-position.js';
+
+export type CancelReason = 'user' | 'admin' | 'remote' | 'disconnect' | 'timeout' | 'shutdown';
+
+export interface RunErrorContext {
+  cancelReason?: CancelReason;
+  timeoutMs: number;
+  position: (pgPosition: string | undefined) => SqlPosition | undefined;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function runError(error: unknown, context: RunErrorContext): AppError {
+  if (error instanceof AppError) return error;
+  const reason = context.cancelReason;
+  if (
+    reason === 'timeout' ||
+    (error instanceof pg.DatabaseError && error.code === '57014' && /statement timeout/.test(error.message))
+  ) {
+    return new AppError(
+      400,
+      'query_timeout',
+      `The query was stopped after ${seconds(context.timeoutMs)}, the time limit for this data source.`,
+    );
+  }
+  if (reason === 'shutdown')
+    return new AppError(503, 'server_stopping', 'Porthole is restarting; run the query again in a moment.');
+  if (reason) {
+    const by = reason === 'admin' ? ' by an admin' : reason === 'remote' ? ' from another window' : '';
+    return new AppError(409, 'query_cancelled', `The query was cancelled${by}.`);
+  }
+  if (!(error instanceof pg.DatabaseError)) {
+    return new AppError(502, 'data_source_error', 'The connection to the data source failed while the query ran.', {
+      cause: error instanceof Error ? error.message : String(error),
+    });
+  }
+
+  const code = error.code ?? '';
+  const details: Record<string, unknown> = { pgCode: code };
+  const position = context.position(error.position);
+  if (position) details.position = position;
+  if (error.detail) details.detail = error.detail;
+  if (error.hint) details.hint = error.hint;
+  const message = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+
+  if (code === '57014') return new AppError(409, 'query_cancelled', 'The query was cancelled.');
+  if (code === '55P03')
+    return new AppError(400, 'lock_timeout', `${message} (a table it reads is locked by another session).`, details);
+  if (code === '42601') return new AppError(400, 'syntax_error', message, details);
+  if (code === '42501') return new AppError(403, 'permission_denied', message, details);
+  if (code === '25006') return new AppError(403, 'read_only', `${message}: Porthole is read-only.`, details);
+  if (code.startsWith('53') || code.startsWith('54')) return new AppError(400, 'resource_limit', message, details);
+  if (code.startsWith('08') || code.startsWith('57P') || code.startsWith('XX') || code.startsWith('58')) {
+    return new AppError(502, 'data_source_error', `The data source failed: ${message}`, details);
+  }
+  return new AppError(400, 'query_error', message, details);
+}

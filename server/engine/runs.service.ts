@@ -1,0 +1,496 @@
+// Runs: the rules and the lifecycle around one execution. Access first (viewers run saved queries only,
+// sources by group), then the statement checks, the per-user cap (across tasks, in active_runs), the
+// global cap (RunGate), `run.started` in the audit log before anything executes, the run itself with its
+// deadline, and `run.finished` / `run.failed` / `run.cancelled` afterwards.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import type { AuditEvent, AuditLog } from '../audit/service.js';
+import { hasRole, type SessionUser } from '../auth/guards.js';
+import type { DataSource } from '../data-sources/registry.js';
+import type { DataSourceService } from '../data-sources/service.js';
+import { AppError } from '../lib/errors.js';
+import {
+  attachBackend,
+  listActiveRuns,
+  purgeExpiredRuns,
+  registerActiveRun,
+  removeActiveRun,
+  requestCancel,
+  type ActiveRun,
+} from './active-runs.repository.js';
+import { sendCancelRequest } from './cancel-request.js';
+import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult } from './executor.js';
+import { RunConnection } from './run-connection.js';
+import { runError, type CancelReason } from './run-errors.js';
+import { RunGate } from './run-gate.js';
+import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
+import type { StatementKind } from './guard.js';
+import type { ColumnInfo } from './values.js';
+import type { VariableDeclaration } from './variables.js';
+
+/** A saved query resolved on the server (issue #5): its stored SQL is what runs, never the browser's. */
+export interface SavedQueryForRun {
+  id: string;
+  version: number;
+  dataSource: string;
+  sql: string;
+  variables: VariableDeclaration[];
+  name?: string;
+}
+
+export type RunTarget = { kind: 'sql'; dataSource: string; sql: string } | { kind: 'saved'; query: SavedQueryForRun };
+
+export interface RunContext {
+  user: SessionUser;
+  clientIp?: string;
+  /** Aborted when the client goes away: the run is cancelled. */
+  signal?: AbortSignal;
+}
+
+export interface RunOptions {
+  /** Runs one user may have executing at once, across all tasks. */
+  perUserRuns: number;
+  /** Requests that may wait for a free connection per source (beyond them: 429). */
+  maxWaitingPerSource: number;
+  maxWaitMs: number;
+  /** Row data per JSON result, and per row in any result. */
+  maxResultBytes: number;
+  maxRowBytes: number;
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  perUserRuns: 5,
+  maxWaitingPerSource: 40,
+  maxWaitMs: 10_000,
+  maxResultBytes: 64 * 1024 * 1024,
+  maxRowBytes: 32 * 1024 * 1024,
+};
+
+export interface JsonRun {
+  id: string;
+  statement: StatementKind;
+  columns: ColumnInfo[];
+  rowsJson: string;
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: string;
+  durationMs: number;
+}
+
+export interface CsvRun {
+  id: string;
+  stream: Readable;
+  filename: string;
+}
+
+/** The deadline's margin over statement_timeout: the server's own timeout normally fires first. */
+const WATCHDOG_MARGIN_MS = 1_000;
+/** How long after its deadline an active_runs row counts as stale (its task died). */
+const ACTIVE_ROW_MARGIN_MS = 60_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A run executing in this process: what cancel() needs to reach it. */
+class LiveRun {
+  cancelReason?: CancelReason;
+  cancelledBy?: string;
+  execution?: Execution;
+  readonly ended: Promise<void>;
+  end!: () => void;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+  ) {
+    this.ended = new Promise((resolve) => (this.end = resolve));
+  }
+
+  cancel(reason: CancelReason, by?: string): void {
+    if (this.cancelReason) return;
+    this.cancelReason = reason;
+    this.cancelledBy = by;
+    this.execution?.cancel(reason);
+  }
+
+  /** Throws when the run was cancelled before its query started. */
+  check(): void {
+    if (this.cancelReason) throw new CancelledBeforeStart();
+  }
+}
+
+class CancelledBeforeStart extends Error {}
+
+export class RunService {
+  readonly taskId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly live = new Map<string, LiveRun>();
+  private readonly gates = new Map<string, RunGate>();
+  private readonly options: RunOptions;
+  private savedQueries?: (user: SessionUser, queryId: string) => Promise<SavedQueryForRun>;
+  private purgeTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly audit: AuditLog,
+    private readonly sources: DataSourceService,
+    private readonly log: FastifyBaseLogger,
+    options: Partial<RunOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_RUN_OPTIONS, ...options };
+  }
+
+  /** Saved queries (issue #5) plug in here: resolve an id to its current stored SQL, checking access. */
+  useSavedQueries(resolve: (user: SessionUser, queryId: string) => Promise<SavedQueryForRun>): void {
+    this.savedQueries = resolve;
+  }
+
+  async resolveSaved(user: SessionUser, queryId: string): Promise<RunTarget> {
+    if (!this.savedQueries) {
+      throw new AppError(501, 'not_implemented', 'Running saved queries by id arrives with saved queries (issue #5).');
+    }
+    return { kind: 'saved', query: await this.savedQueries(user, queryId) };
+  }
+
+  /** Starts the periodic clean-up of rows left by dead tasks. */
+  start(): void {
+    const purge = () =>
+      void purgeExpiredRuns(this.db).catch((error: unknown) => this.log.warn({ err: error }, 'purging stale runs failed'));
+    purge();
+    this.purgeTimer = setInterval(purge, 10 * 60_000);
+    this.purgeTimer.unref();
+  }
+
+  /** Cancels this task's runs (shutdown) and waits briefly for them to record their end. */
+  async close(): Promise<void> {
+    clearInterval(this.purgeTimer);
+    const runs = [...this.live.values()];
+    for (const run of runs) run.cancel('shutdown');
+    await Promise.race([Promise.all(runs.map((run) => run.ended)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  }
+
+  async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
+    const plan = await this.plan(context, target, params, 'json', requestedId);
+    let result!: JsonResult;
+    const durationMs = await this.lifecycle(context, plan, async (execution) => {
+      result = await execution.json(plan.limits);
+      return { rowCount: result.rowCount, truncated: result.truncated, truncatedBy: result.truncatedBy };
+    });
+    return {
+      id: plan.id,
+      statement: plan.prepared.checked.kind,
+      columns: result.columns,
+      rowsJson: result.rowsJson,
+      rowCount: result.rowCount,
+      truncated: result.truncated,
+      ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
+      durationMs,
+    };
+  }
+
+  /** Resolves once the first rows are in (errors before that are thrown); the stream carries the rest. */
+  async runCsv(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<CsvRun> {
+    const plan = await this.plan(context, target, params, 'csv', requestedId);
+    let ready!: (stream: Readable) => void;
+    const streamReady = new Promise<Readable>((resolve) => (ready = resolve));
+    const finished = this.lifecycle(context, plan, async (execution) => {
+      const { stream, outcome } = await execution.csv(plan.limits);
+      ready(stream);
+      const csv: CsvOutcome = await outcome;
+      return { rowCount: csv.rowCount, truncated: csv.truncated, truncatedBy: csv.truncatedBy, bytes: csv.bytes };
+    });
+    finished.catch(() => undefined); // recorded in the audit log; the stream carries the failure
+    const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    const base = target.kind === 'saved' ? `query-${target.query.id}` : plan.source.id;
+    return { id: plan.id, stream, filename: `${base}-${stamp}.csv` };
+  }
+
+  /** Cancels a run on any task: its owner or an admin may; anyone else gets a 404. */
+  async cancel(user: SessionUser, runId: string): Promise<{ id: string; cancelled: true }> {
+    if (!UUID.test(runId)) throw notRunning(runId);
+    const local = this.live.get(runId);
+    if (local) {
+      if (local.userId !== user.id && !hasRole(user, 'admin')) throw notRunning(runId);
+      local.cancel(local.userId === user.id ? 'user' : 'admin', user.id);
+      return { id: runId, cancelled: true };
+    }
+    const found = await requestCancel(this.db, runId, user.id);
+    if (!found) throw notRunning(runId);
+    if (found.userId !== user.id && !hasRole(user, 'admin')) throw notRunning(runId);
+    // Another task runs it: the protocol cancel needs only the key, which active_runs holds. If the key is
+    // not there yet, that task sees cancel_requested_at when it records the backend and cancels itself.
+    if (found.backend) await sendCancelRequest(found.backend);
+    return { id: runId, cancelled: true };
+  }
+
+  /** Every run executing now, on every task (admins). */
+  async active(): Promise<Array<Omit<ActiveRun, 'backend'> & { backendPid: number | null }>> {
+    const runs = await listActiveRuns(this.db);
+    return runs.map(({ backend, ...run }) => ({ ...run, backendPid: backend?.pid ?? null }));
+  }
+
+  // -- internals ------------------------------------------------------------------------------------
+
+  private async plan(
+    context: RunContext,
+    target: RunTarget,
+    params: Record<string, unknown>,
+    format: 'json' | 'csv',
+    requestedId?: string,
+  ) {
+    const { user } = context;
+    const saved = target.kind === 'saved' ? target.query : undefined;
+    const sourceId = saved ? saved.dataSource : (target as { dataSource: string }).dataSource;
+    const sql = saved ? saved.sql : (target as { sql: string }).sql;
+    const id = requestedId ?? randomUUID();
+    const auditBase: Omit<AuditEvent, 'action'> = {
+      actor: { id: user.id, email: user.email },
+      dataSource: sourceId,
+      queryId: saved?.id,
+      queryVersion: saved?.version,
+      clientIp: context.clientIp,
+    };
+    const refuse = async (error: AppError): Promise<never> => {
+      const denied = error.statusCode === 403 || error.statusCode === 404 || error.code === 'statement_not_allowed';
+      await this.audit.record({
+        ...auditBase,
+        action: 'run.failed',
+        outcome: denied ? 'denied' : 'error',
+        errorCode: error.code,
+        sql: storable(sql.length > 100_000 ? `${sql.slice(0, 100_000)}…` : sql),
+        params: storable(params),
+        details: { runId: id, format, message: storable(error.message) },
+      });
+      throw error;
+    };
+
+    if (requestedId !== undefined && !UUID.test(requestedId)) {
+      throw new AppError(400, 'invalid_request', 'runId must be a UUID (the client generates it so it can cancel the run).');
+    }
+    if (!saved && !hasRole(user, 'editor')) {
+      return refuse(
+        new AppError(403, 'forbidden', 'Viewers can run saved queries only; ask an editor to save this query for you.'),
+      );
+    }
+    let source: DataSource;
+    let prepared: PreparedStatement;
+    try {
+      source = this.sources.find(user, sourceId);
+      prepared = await prepareStatement(sql, params, saved?.variables ?? [], { runId: id, userId: user.id, queryId: saved?.id });
+    } catch (error) {
+      if (error instanceof AppError && error.statusCode < 500) return refuse(error);
+      throw error;
+    }
+    await this.sources.ensureUsable(source);
+    const sourceLimits = this.sources.limits(source);
+    const limits: ExecutionLimits = {
+      maxRows: format === 'csv' ? sourceLimits.maxCsvRows : sourceLimits.maxRows,
+      maxBytes: format === 'csv' ? Number.POSITIVE_INFINITY : this.options.maxResultBytes,
+      maxRowBytes: this.options.maxRowBytes,
+    };
+    return { id, format, source, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
+  }
+
+  private gate(source: DataSource): RunGate {
+    let gate = this.gates.get(source.id);
+    if (!gate) {
+      const capacity = (source.pool as unknown as { options: { max: number } }).options.max;
+      gate = new RunGate(capacity, this.options.maxWaitingPerSource, this.options.maxWaitMs);
+      this.gates.set(source.id, gate);
+    }
+    return gate;
+  }
+
+  /** Registers, audits, executes with a deadline, and records the end. Returns the duration in ms. */
+  private async lifecycle(
+    context: RunContext,
+    plan: Awaited<ReturnType<RunService['plan']>>,
+    work: (execution: Execution) => Promise<{ rowCount: number; truncated: boolean; truncatedBy?: string; bytes?: number }>,
+  ): Promise<number> {
+    const { user } = context;
+    const startedAt = performance.now();
+    const elapsed = () => Math.round(performance.now() - startedAt);
+
+    let registered: boolean;
+    try {
+      registered = await registerActiveRun(
+        this.db,
+        {
+          id: plan.id,
+          userId: user.id,
+          userEmail: user.email,
+          dataSource: plan.source.id,
+          queryId: plan.saved?.id,
+          queryVersion: plan.saved?.version,
+          sql: plan.sql,
+          format: plan.format,
+          taskId: this.taskId,
+          ttlMs: plan.timeoutMs + ACTIVE_ROW_MARGIN_MS,
+        },
+        this.options.perUserRuns,
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505')
+        throw new AppError(409, 'conflict', `A run with id ${plan.id} already exists.`);
+      throw error;
+    }
+    if (!registered) {
+      throw new AppError(
+        429,
+        'too_many_runs',
+        `You already have ${this.options.perUserRuns} queries running; wait for one to finish or cancel it.`,
+        { limit: this.options.perUserRuns, retryAfterSeconds: 2 },
+      );
+    }
+
+    const run = new LiveRun(plan.id, user.id);
+    this.live.set(plan.id, run);
+    const onAbort = () => run.cancel('disconnect');
+    context.signal?.addEventListener('abort', onAbort);
+    if (context.signal?.aborted) onAbort();
+    let execution: Execution | undefined;
+    try {
+      const leave = await this.gate(plan.source).enter();
+      try {
+        run.check();
+        await this.audit.record({
+          ...plan.auditBase,
+          action: 'run.started',
+          sql: plan.sql,
+          params: plan.params,
+          details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
+        });
+        run.check();
+        const connection = await RunConnection.open(plan.source.pool).catch((error: unknown) => {
+          throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
+            cause: error instanceof Error ? error.message : String(error),
+          });
+        });
+        const deadline = setTimeout(() => run.cancel('timeout'), plan.timeoutMs + WATCHDOG_MARGIN_MS);
+        let result: Awaited<ReturnType<typeof work>>;
+        try {
+          execution = new Execution(connection, plan.prepared);
+          const [cancelRequested] = await Promise.all([
+            attachBackend(this.db, plan.id, connection.backend),
+            connection.begin(plan.timeoutMs),
+          ]);
+          run.execution = execution;
+          if (cancelRequested) run.cancel('remote');
+          run.check();
+          result = await work(execution);
+        } finally {
+          clearTimeout(deadline);
+          await connection.release();
+          leave();
+        }
+        const durationMs = elapsed();
+        await this.finish(plan, result, durationMs);
+        return durationMs;
+      } finally {
+        leave();
+      }
+    } catch (error) {
+      throw await this.fail(plan, run, execution, error, elapsed());
+    } finally {
+      context.signal?.removeEventListener('abort', onAbort);
+      this.live.delete(plan.id);
+      run.end();
+    }
+  }
+
+  private async finish(
+    plan: Awaited<ReturnType<RunService['plan']>>,
+    result: { rowCount: number; truncated: boolean; truncatedBy?: string; bytes?: number },
+    durationMs: number,
+  ): Promise<void> {
+    await removeActiveRun(this.db, plan.id);
+    const details = { runId: plan.id, format: plan.format, truncated: result.truncated, truncatedBy: result.truncatedBy };
+    await this.audit.record({
+      ...plan.auditBase,
+      action: 'run.finished',
+      outcome: 'ok',
+      rowCount: result.rowCount,
+      durationMs,
+      details,
+    });
+    if (plan.format === 'csv') {
+      await this.audit.record({
+        ...plan.auditBase,
+        action: 'run.csv_downloaded',
+        outcome: 'ok',
+        rowCount: result.rowCount,
+        durationMs,
+        details: { ...details, bytes: result.bytes },
+      });
+    }
+  }
+
+  /** Records how the run ended badly and returns the error to answer with. */
+  private async fail(
+    plan: Awaited<ReturnType<RunService['plan']>>,
+    run: LiveRun,
+    execution: Execution | undefined,
+    error: unknown,
+    durationMs: number,
+  ): Promise<AppError> {
+    const removed = await removeActiveRun(this.db, plan.id).catch(() => undefined);
+    // A cancel that came through another task shows up only as PostgreSQL's "canceling statement".
+    if (!run.cancelReason && removed?.cancelledBy && (error as { code?: string }).code === '57014') {
+      run.cancelReason = 'remote';
+      run.cancelledBy = removed.cancelledBy;
+    }
+    const answer = runError(error instanceof CancelledBeforeStart ? new Error('cancelled before start') : error, {
+      cancelReason: run.cancelReason,
+      timeoutMs: plan.timeoutMs,
+      position: (pgPosition) => (execution ? positionInOriginal(plan.prepared, execution.sent, pgPosition) : undefined),
+    });
+    if (answer.statusCode >= 500 && answer.code !== 'server_stopping') {
+      this.log.error({ err: error, runId: plan.id, dataSource: plan.source.id }, 'run failed on the data source');
+    }
+    const cancelled = answer.code === 'query_cancelled' || run.cancelReason === 'disconnect' || run.cancelReason === 'shutdown';
+    await this.audit
+      .record(
+        cancelled
+          ? {
+              ...plan.auditBase,
+              action: 'run.cancelled',
+              outcome: 'cancelled',
+              durationMs,
+              details: {
+                runId: plan.id,
+                format: plan.format,
+                reason: run.cancelReason ?? 'unknown',
+                cancelledBy: run.cancelledBy ?? null,
+              },
+            }
+          : {
+              ...plan.auditBase,
+              action: 'run.failed',
+              outcome: answer.statusCode === 403 ? 'denied' : 'error',
+              errorCode: answer.code,
+              durationMs,
+              details: { runId: plan.id, format: plan.format, message: answer.message },
+            },
+      )
+      .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
+    return answer;
+  }
+}
+
+/** Text the tools DB can store: NUL characters and lone surrogates (refused SQL may hold them) replaced. */
+function storable<T>(value: T): T {
+  if (typeof value === 'string') {
+    return value.replace(/\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') as T;
+  }
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T;
+  }
+  return value;
+}
+
+function notRunning(runId: string): AppError {
+  return new AppError(404, 'not_found', `No run ${runId} is running (it may have finished already).`);
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { columnInfo, convertRows, converterFor, csvField, csvLine, isoTimestamp } from './values.js';
+
+describe('result values', () => {
+  it('gives each column a kind for the UI', () => {
+    expect(columnInfo('n', 20)).toEqual({ name: 'n', type: 'number', dbType: 'int8' });
+    expect(columnInfo('t', 1184).type).toBe('time');
+    expect(columnInfo('d', 1082).type).toBe('date');
+    expect(columnInfo('b', 16).type).toBe('boolean');
+    expect(columnInfo('j', 3802).type).toBe('json');
+    expect(columnInfo('x', 17).type).toBe('binary');
+    expect(columnInfo('custom_enum', 987654)).toEqual({ name: 'custom_enum', type: 'string' });
+  });
+
+  it('never rounds 64-bit integers or numerics, and keeps floats exact', () => {
+    const rows = convertRows(
+      [['9223372036854775807', '12345678901234567890.123456789', '0.1', '2147483647', 'NaN', null]],
+      [20, 1700, 701, 23, 701, 23].map(converterFor),
+    );
+    expect(rows[0]).toEqual(['9223372036854775807', '12345678901234567890.123456789', 0.1, 2147483647, 'NaN', null]);
+  });
+
+  it('writes timestamps as ISO 8601 with their full precision', () => {
+    expect(isoTimestamp('2024-01-31 09:30:00.123456+00')).toBe('2024-01-31T09:30:00.123456Z');
+    expect(isoTimestamp('2024-01-31 09:30:00+05:30')).toBe('2024-01-31T09:30:00+05:30');
+    expect(isoTimestamp('2024-01-31 09:30:00-08')).toBe('2024-01-31T09:30:00-08:00');
+    expect(isoTimestamp('2024-01-31 09:30:00')).toBe('2024-01-31T09:30:00');
+    expect(isoTimestamp('infinity')).toBe('infinity');
+    expect(convertRows([['t', 'f']], [16, 16].map(converterFor))[0]).toEqual([true, false]);
+  });
+
+  it('formats CSV exactly like COPY (FORMAT csv)', () => {
+    expect(csvField(null)).toBe('');
+    expect(csvField('')).toBe('""');
+    expect(csvField('plain text')).toBe('plain text');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField('\\.')).toBe('"\\."');
+    expect(csvLine(['1', null, 'x'])).toBe('1,,x\n');
+  });
+});
