@@ -76,11 +76,54 @@ export interface ActiveRunsTable {
   cancelled_by: string | null;
 }
 
+/** A saved query as a whole; its content lives in query_versions (migration 2026-11-23T1900_queries). */
+export interface QueriesTable {
+  id: Generated<string>;
+  owner_id: string;
+  visibility: 'team' | 'private';
+  locked: Generated<boolean>;
+  current_version: number;
+  forked_from_query_id: string | null;
+  forked_from_version: number | null;
+  archived_at: Timestamp | null;
+  archived_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  search_document: ColumnType<string, never, string>;
+  search_text: ColumnType<string, never, string>;
+}
+
+/** One save of a query; rows never change (a trigger refuses UPDATE). */
+export interface QueryVersionsTable {
+  query_id: string;
+  version: number;
+  author_id: string;
+  created_at: Generated<Date>;
+  name: string;
+  description: string;
+  tags: ColumnType<string[], string[], never>;
+  data_source: string;
+  sql: string;
+  variables: ColumnType<unknown, string, never>;
+  chart: ColumnType<unknown, string | null, never>;
+  restored_from: number | null;
+}
+
+/** When each user last opened each query, for the "Recently viewed" filter. */
+export interface QueryViewsTable {
+  user_id: string;
+  query_id: string;
+  viewed_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   audit_chain_head: AuditChainHeadTable;
+  queries: QueriesTable;
+  query_versions: QueryVersionsTable;
+  query_views: QueryViewsTable;
   active_runs: ActiveRunsTable;
 }
 

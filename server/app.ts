@@ -17,6 +17,7 @@ import type { ToolsDb } from './db/tools-db.js';
 import { healthRoutes } from './health/routes.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
+import { queriesPlugin } from './queries/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
   await app.register(enginePlugin);
+  await app.register(queriesPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

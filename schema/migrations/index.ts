@@ -3,8 +3,10 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-23T1700_foundation.js';
 import * as engine from './2026-11-23T1800_engine.js';
+import * as queries from './2026-11-23T1900_queries.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1700_foundation': foundation,
   '2026-11-23T1800_engine': engine,
+  '2026-11-23T1900_queries': queries,
 };

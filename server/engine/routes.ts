@@ -16,6 +16,9 @@ const RunBody = Type.Object(
     dataSource: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Data source id (free SQL)' })),
     sql: Type.Optional(Type.String({ description: 'The SQL to run (free SQL; editors and admins)' })),
     queryId: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'Run a saved query: its stored SQL runs' })),
+    queryVersion: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'With queryId: run this version (default: current)' }),
+    ),
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Values for {variables}' })),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
   },
@@ -63,8 +66,9 @@ async function targetOf(runs: RunService, request: FastifyRequest, body: RunBody
     if (body.sql !== undefined || body.dataSource !== undefined) {
       throw new AppError(400, 'invalid_request', 'Send either queryId (a saved query) or dataSource and sql, not both.');
     }
-    return runs.resolveSaved(currentUser(request), body.queryId);
+    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion);
   }
+  if (body.queryVersion !== undefined) throw new AppError(400, 'invalid_request', 'queryVersion goes with queryId.');
   if (body.sql === undefined || body.dataSource === undefined) {
     throw new AppError(400, 'invalid_request', 'Send dataSource and sql (or queryId for a saved query).');
   }

@@ -128,7 +128,7 @@ export class RunService {
   private readonly live = new Map<string, LiveRun>();
   private readonly gates = new Map<string, RunGate>();
   private readonly options: RunOptions;
-  private savedQueries?: (user: SessionUser, queryId: string) => Promise<SavedQueryForRun>;
+  private savedQueries?: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -142,15 +142,15 @@ export class RunService {
   }
 
   /** Saved queries (issue #5) plug in here: resolve an id to its current stored SQL, checking access. */
-  useSavedQueries(resolve: (user: SessionUser, queryId: string) => Promise<SavedQueryForRun>): void {
+  useSavedQueries(resolve: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>): void {
     this.savedQueries = resolve;
   }
 
-  async resolveSaved(user: SessionUser, queryId: string): Promise<RunTarget> {
+  async resolveSaved(user: SessionUser, queryId: string, version?: number): Promise<RunTarget> {
     if (!this.savedQueries) {
       throw new AppError(501, 'not_implemented', 'Running saved queries by id arrives with saved queries (issue #5).');
     }
-    return { kind: 'saved', query: await this.savedQueries(user, queryId) };
+    return { kind: 'saved', query: await this.savedQueries(user, queryId, version) };
   }
 
   /** Starts the periodic clean-up of rows left by dead tasks. */

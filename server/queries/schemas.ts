@@ -1,0 +1,188 @@
+// TypeBox schemas of the saved-query API: request validation, response filtering and OpenAPI in one place.
+import { Type, type Static } from 'typebox';
+import { LIMITS, VARIABLE_KINDS } from './content.js';
+
+export const ErrorSchema = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) },
+  { description: 'An error with a stable code; a 409 version_conflict also carries currentVersion' },
+);
+
+export const QueryIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$', description: 'Query id' }) });
+export const VersionParams = Type.Object({
+  id: Type.String({ pattern: '^[0-9]{1,18}$' }),
+  version: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+});
+
+const Visibility = Type.Union([Type.Literal('team'), Type.Literal('private')], {
+  description: 'team: everyone signed in can see it; private: its owner and admins only',
+});
+
+const Variable = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 63 }),
+    kind: Type.Union(VARIABLE_KINDS.map((kind) => Type.Literal(kind))),
+    multiple: Type.Optional(Type.Boolean({ description: 'Accepts a list, for IN ({name})' })),
+  },
+  { additionalProperties: false },
+);
+
+const contentFields = {
+  name: Type.String({ minLength: 1, maxLength: LIMITS.name }),
+  description: Type.String({ maxLength: LIMITS.description }),
+  tags: Type.Array(Type.String({ maxLength: LIMITS.tag }), { maxItems: LIMITS.tags }),
+  dataSource: Type.String({ minLength: 1, maxLength: 64 }),
+  sql: Type.String({ minLength: 1, description: `At most ${LIMITS.sql} characters` }),
+  variables: Type.Array(Variable, {
+    maxItems: LIMITS.variables,
+    description: 'Declared variable types (overrides naming conventions)',
+  }),
+  chart: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'Chart settings (issue #6)' }),
+};
+
+export const CreateBody = Type.Object(
+  {
+    name: contentFields.name,
+    description: Type.Optional(contentFields.description),
+    tags: Type.Optional(contentFields.tags),
+    dataSource: contentFields.dataSource,
+    sql: contentFields.sql,
+    variables: Type.Optional(contentFields.variables),
+    chart: Type.Optional(contentFields.chart),
+    visibility: Type.Optional(Visibility),
+  },
+  { additionalProperties: false },
+);
+export type CreateBody = Static<typeof CreateBody>;
+
+export const UpdateBody = Type.Object(
+  {
+    baseVersion: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'The version these changes start from; 409 if it is no longer current' }),
+    ),
+    name: Type.Optional(contentFields.name),
+    description: Type.Optional(contentFields.description),
+    tags: Type.Optional(contentFields.tags),
+    dataSource: Type.Optional(contentFields.dataSource),
+    sql: Type.Optional(contentFields.sql),
+    variables: Type.Optional(contentFields.variables),
+    chart: Type.Optional(contentFields.chart),
+    visibility: Type.Optional(Visibility),
+    locked: Type.Optional(Type.Boolean({ description: 'Only the owner and admins may save new versions' })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateBody = Static<typeof UpdateBody>;
+
+export const DeleteBody = Type.Optional(
+  Type.Object(
+    { purge: Type.Optional(Type.Boolean({ description: 'Delete an archived query for good (admins)' })) },
+    { additionalProperties: false },
+  ),
+);
+
+export const ForkBody = Type.Optional(
+  Type.Object(
+    {
+      name: Type.Optional(contentFields.name),
+      visibility: Type.Optional(Visibility),
+      version: Type.Optional(Type.Integer({ minimum: 1, description: 'Fork this version instead of the current one' })),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const RestoreBody = Type.Object({ baseVersion: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+
+export const ListQuerystring = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Search name, description, tags, SQL and owner' })),
+    filter: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('mine'), Type.Literal('recent')], { default: 'all' })),
+    tag: Type.Optional(Type.String({ maxLength: LIMITS.tag })),
+    archived: Type.Optional(Type.Boolean({ description: 'List archived queries instead' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+export type ListQuerystring = Static<typeof ListQuerystring>;
+
+const DateTime = Type.String({ format: 'date-time' });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const Person = Type.Object({ id: Type.String(), name: Nullable(Type.String()), email: Nullable(Type.String()) });
+
+export const VersionSchema = Type.Object({
+  version: Type.Integer(),
+  author: Person,
+  createdAt: DateTime,
+  restoredFrom: Nullable(Type.Integer()),
+  ...contentFields,
+  chart: Type.Unknown(),
+});
+
+export const VersionSummarySchema = Type.Object({
+  version: Type.Integer(),
+  name: Type.String(),
+  author: Person,
+  createdAt: DateTime,
+  restoredFrom: Nullable(Type.Integer()),
+});
+
+const actions = ['read', 'run', 'edit', 'fork', 'archive', 'manage', 'purge'] as const;
+
+export const QuerySchema = Type.Object({
+  id: Type.String(),
+  url: Type.String({ description: 'The permalink, /queries/:id-:slug' }),
+  owner: Person,
+  visibility: Visibility,
+  locked: Type.Boolean(),
+  archivedAt: Nullable(DateTime),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+  currentVersion: Type.Integer(),
+  forkedFrom: Nullable(Type.Object({ queryId: Type.String(), version: Type.Integer(), name: Type.String(), url: Type.String() })),
+  forks: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      url: Type.String(),
+      owner: Person,
+      fromVersion: Nullable(Type.Integer()),
+    }),
+  ),
+  version: VersionSchema,
+  permissions: Type.Object(
+    Object.fromEntries(actions.map((action) => [action, Type.Boolean()])) as Record<
+      (typeof actions)[number],
+      ReturnType<typeof Type.Boolean>
+    >,
+    {
+      description: 'What the signed-in user may do with this query',
+    },
+  ),
+});
+
+export const ListedQuerySchema = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  name: Type.String(),
+  description: Type.String({ description: 'The first 300 characters' }),
+  tags: Type.Array(Type.String()),
+  dataSource: Type.String(),
+  owner: Person,
+  visibility: Visibility,
+  locked: Type.Boolean(),
+  currentVersion: Type.Integer(),
+  forkedFromQueryId: Nullable(Type.String()),
+  archivedAt: Nullable(DateTime),
+  updatedAt: DateTime,
+  viewedAt: Nullable(DateTime),
+  rank: Nullable(Type.Number()),
+});
+
+export const ListSchema = Type.Object({
+  queries: Type.Array(ListedQuerySchema),
+  hasMore: Type.Boolean(),
+  tags: Type.Optional(
+    Type.Array(Type.Object({ tag: Type.String(), count: Type.Integer() }), { description: 'On the first page' }),
+  ),
+});
