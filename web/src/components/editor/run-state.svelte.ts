@@ -1,0 +1,120 @@
+// One query run as the page sees it: elapsed time while it runs, Cancel (the server stops the backend),
+// the result (rows kept in $state.raw: 100k rows must not become 100k proxies), the engine's error with
+// its PostgreSQL message, hint and position, and the plan for Explain.
+import { api, ApiError } from '../../lib/api';
+import type { RunResult } from '../grid/result';
+
+/** What the server runs: free SQL on a data source, or a saved query's stored SQL. */
+export type RunRequest =
+  { dataSource: string; sql: string; params: Record<string, string> } | { queryId: string; params: Record<string, string> };
+
+export interface RunFailure {
+  code: string;
+  message: string;
+  hint?: string;
+  detail?: string;
+  /** Offset in the SQL that was sent (add the run target's offset for the editor). */
+  position?: { offset: number; line: number; column: number };
+}
+
+export class RunState {
+  status = $state<'idle' | 'running' | 'done' | 'failed' | 'cancelled'>('idle');
+  result = $state.raw<RunResult | undefined>();
+  failure = $state.raw<RunFailure | undefined>();
+  plan = $state<string | undefined>();
+  elapsedMs = $state(0);
+  private runId: string | undefined;
+  private controller: AbortController | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  async run(request: RunRequest, options: { explain?: boolean } = {}): Promise<RunResult | undefined> {
+    this.stop();
+    const runId = crypto.randomUUID();
+    const controller = new AbortController();
+    this.runId = runId;
+    this.controller = controller;
+    this.status = 'running';
+    this.failure = undefined;
+    if (options.explain) this.plan = undefined;
+    const started = performance.now();
+    this.elapsedMs = 0;
+    this.timer = setInterval(() => (this.elapsedMs = performance.now() - started), 100);
+    try {
+      const body = options.explain && 'sql' in request ? { ...request, sql: `EXPLAIN ${request.sql}` } : request;
+      const result = await api<RunResult>('/api/runs', { method: 'POST', body: { ...body, runId }, signal: controller.signal });
+      if (this.runId !== runId) return undefined;
+      if (options.explain) this.plan = result.rows.map((row) => String(row[0] ?? '')).join('\n');
+      else {
+        this.plan = undefined;
+        this.result = result;
+      }
+      this.status = 'done';
+      return result;
+    } catch (error) {
+      if (this.runId !== runId) return undefined;
+      if (controller.signal.aborted || (error instanceof ApiError && error.code === 'query_cancelled')) {
+        this.status = 'cancelled';
+        return undefined;
+      }
+      this.failure = failureOf(error);
+      this.status = 'failed';
+      return undefined;
+    } finally {
+      if (this.runId === runId) {
+        clearInterval(this.timer);
+        this.elapsedMs = performance.now() - started;
+      }
+    }
+  }
+
+  /** Asks the server to cancel (it cancels the backend), then stops waiting for the answer. */
+  async cancel(): Promise<void> {
+    const runId = this.runId;
+    if (this.status !== 'running' || !runId) return;
+    try {
+      await api(`/api/runs/${runId}/cancel`, { method: 'POST' });
+    } catch {
+      // Already finished, or never started on the server: aborting below is all that is left to do.
+    }
+    if (this.runId === runId) this.controller?.abort();
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    this.controller?.abort();
+    this.runId = undefined;
+  }
+
+  dispose(): void {
+    this.stop();
+  }
+}
+
+function failureOf(error: unknown): RunFailure {
+  if (!(error instanceof ApiError)) return { code: 'network', message: error instanceof Error ? error.message : String(error) };
+  const { hint, detail, position } = error.details as { hint?: unknown; detail?: unknown; position?: RunFailure['position'] };
+  return {
+    code: error.code,
+    message: error.message,
+    ...(typeof hint === 'string' ? { hint } : {}),
+    ...(typeof detail === 'string' ? { detail } : {}),
+    ...(position && typeof position.offset === 'number' ? { position } : {}),
+  };
+}
+
+/** Fetches every row as CSV (POST, as the server wants JSON bodies) and saves it as a file. */
+export async function downloadCsv(request: RunRequest, filename = 'results.csv'): Promise<void> {
+  const response = await fetch('/api/runs.csv', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/csv' },
+    body: JSON.stringify(request),
+  });
+  if (!response.ok) throw new Error(`CSV download failed: ${response.status}`);
+  const disposition = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '');
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = disposition?.[1] ?? filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 30_000);
+}

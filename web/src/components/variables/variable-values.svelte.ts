@@ -1,0 +1,30 @@
+// The values typed into the variables form, mirrored into the page's URL (replaceState, so typing does not
+// flood the history) and read back from it, so a link to a query carries its variables.
+import { untrack } from 'svelte';
+import { readFromUrl, writeToUrl } from './variables';
+
+export class VariableValues {
+  values = $state<Record<string, string>>({});
+
+  /** Takes the values the URL carries for these names (the URL wins over what was typed before). */
+  readUrl(names: string[]): void {
+    const fromUrl = readFromUrl(window.location.search, names);
+    // Called from effects that track `names`: reading the current values must not subscribe them.
+    untrack(() => (this.values = { ...this.values, ...fromUrl }));
+  }
+
+  set(name: string, value: string): void {
+    this.values = { ...this.values, [name]: value };
+    const search = writeToUrl(window.location.search, this.values, [name]);
+    window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}${window.location.hash}`);
+  }
+
+  /** The params to send with a run: only the variables the SQL uses. */
+  params(names: string[]): Record<string, string> {
+    return Object.fromEntries(names.map((name) => [name, this.values[name] ?? '']));
+  }
+
+  missing(names: string[]): string[] {
+    return names.filter((name) => !this.values[name]);
+  }
+}
