@@ -53,6 +53,8 @@ export interface AuditChainHeadTable {
   id: number;
   seq: string;
   hash: Buffer;
+  /** The newest event's time: each new event is later (migration 2026-11-23T2000_audit_review). */
+  occurred_at: Date | null;
 }
 
 /** A run executing now on some Porthole task (see migration 2026-11-23T1800_engine). */

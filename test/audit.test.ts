@@ -123,6 +123,12 @@ describe('audit log', () => {
     await Promise.all(writers);
     const result = await audit.verify({ full: true, batchSize: 37 });
     expect(result).toMatchObject({ ok: true, events: before + 320, headSeq: String(before + 320) });
+    // Time never goes backwards along the chain, even with concurrent writers (time filters rely on it).
+    const backwards = await queryAs(
+      tools.adminUrl,
+      `select count(*)::int as n from (select occurred_at <= lag(occurred_at) over (order by seq) as back from audit_events) t where back`,
+    );
+    expect(backwards.rows[0].n).toBe(0);
   });
 
   it('names a row a superuser edited, and the npm script exits non-zero (THREATS.md 42)', async () => {

@@ -7,6 +7,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Trusted since PostgreSQL 13: the database owner may create it without superuser.
   await sql`create extension if not exists pg_trgm`.execute(db);
 
+  // occurred_at strictly increases with seq (the trigger holds the head lock, so it can compare with the
+  // previous event), which lets a time range be turned into a seq range exactly.
+  await sql`alter table audit_chain_head add column occurred_at timestamptz`.execute(db);
+  await sql`update audit_chain_head set occurred_at = (select max(occurred_at) from audit_events)`.execute(db);
+  await chainTrigger(db, sql`greatest(clock_timestamp(), head.occurred_at + interval '1 microsecond')`);
+
   // Each filter is an equality on one column plus "newest first": (column, seq) serves both.
   await sql`create index audit_events_actor on audit_events (actor_user_id, seq)`.execute(db);
   await sql`create index audit_events_action on audit_events (action, seq)`.execute(db);
@@ -45,7 +51,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   }
 }
 
+/** (Re)defines the chain trigger's function with the given expression for the new event's time. */
+async function chainTrigger(db: Kysely<unknown>, occurredAt: ReturnType<typeof sql>): Promise<void> {
+  await sql`
+    create or replace function audit_events_chain() returns trigger
+    language plpgsql security definer set search_path = pg_catalog, public as $$
+    declare
+      head record;
+    begin
+      select seq, hash, occurred_at into strict head from public.audit_chain_head where id = 1 for update;
+      new.seq := head.seq + 1;
+      new.prev_hash := head.hash;
+      new.occurred_at := coalesce(${occurredAt}, clock_timestamp());
+      new.details := coalesce(new.details, '{}'::jsonb);
+      new.hash := sha256(new.prev_hash || convert_to(public.audit_canonical(new), 'UTF8'));
+      update public.audit_chain_head set seq = new.seq, hash = new.hash, occurred_at = new.occurred_at where id = 1;
+      return new;
+    end $$`.execute(db);
+}
+
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await chainTrigger(db, sql`clock_timestamp()`);
+  await sql`alter table audit_chain_head drop column occurred_at`.execute(db);
   await sql`drop table audit_retention_checkpoints`.execute(db);
   await sql`drop table audit_verifications`.execute(db);
   for (const index of ['actor', 'action', 'data_source', 'query', 'outcome', 'occurred_at', 'sql_trgm']) {

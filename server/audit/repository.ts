@@ -93,30 +93,24 @@ export function filteredEvents(db: Kysely<Database>, filter: AuditFilter) {
   if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
   if (filter.sqlContains) query = query.where('sql', 'ilike', `%${escapeLike(filter.sqlContains)}%`);
   if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
-  // seq grows with occurred_at, so a time range also bounds seq: the planner can then walk the primary key.
+  // occurred_at strictly increases with seq (the chain trigger sees to it), so the first event at or after
+  // `from` and the last before `to`, found through the occurred_at index, bound seq exactly and the
+  // primary key or a (column, seq) index can serve "newest first". No such event: nothing matches.
   if (filter.from !== undefined) {
     const from = filter.from;
-    query = query.where('occurred_at', '>=', from).where('seq', '>=', (eb) =>
-      eb.fn.coalesce(
-        eb
-          .selectFrom('audit_events')
-          .select((inner) => inner.fn.min('seq').as('s'))
-          .where('occurred_at', '>=', from),
-        sql<string>`0`,
-      ),
-    );
+    query = query
+      .where('occurred_at', '>=', from)
+      .where('seq', '>=', (eb) =>
+        eb.selectFrom('audit_events').select('seq').where('occurred_at', '>=', from).orderBy('occurred_at', 'asc').limit(1),
+      );
   }
   if (filter.to !== undefined) {
     const to = filter.to;
-    query = query.where('occurred_at', '<', to).where('seq', '<=', (eb) =>
-      eb.fn.coalesce(
-        eb
-          .selectFrom('audit_events')
-          .select((inner) => inner.fn.max('seq').as('s'))
-          .where('occurred_at', '<', to),
-        sql<string>`0`,
-      ),
-    );
+    query = query
+      .where('occurred_at', '<', to)
+      .where('seq', '<=', (eb) =>
+        eb.selectFrom('audit_events').select('seq').where('occurred_at', '<', to).orderBy('occurred_at', 'desc').limit(1),
+      );
   }
   return query.orderBy('seq', 'desc');
 }
