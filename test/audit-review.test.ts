@@ -83,6 +83,11 @@ describe('audit review API', () => {
       return res.json().events.map((e: { seq: string }) => e.seq);
     };
     expect(await seqsOf('actor=9001')).toEqual([seqs.b, seqs.a]);
+    // By email: the person's user ids, from the users table.
+    const signedUp = await signIn(t, 'editor', { email: 'Carol@Example.com' });
+    const carol = await record({ action: 'run.started', actor: { id: signedUp.user.id, email: signedUp.user.email } });
+    expect(await seqsOf('actor=carol%40example.com')).toEqual([carol]);
+    expect(await seqsOf('actor=nobody%40example.com')).toEqual([]);
     expect(await seqsOf('action=run.started&actor=9002')).toEqual([seqs.d]);
     expect(await seqsOf('dataSource=replica')).toEqual([seqs.b]);
     expect(await seqsOf('queryId=77')).toEqual([seqs.c, seqs.a]);

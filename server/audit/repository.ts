@@ -67,6 +67,8 @@ export async function insertVerification(
 
 export interface AuditFilter {
   actorId?: string;
+  /** Events by any of these users (an email can belong to accounts at more than one provider). */
+  actorIds?: string[];
   action?: string;
   dataSource?: string;
   queryId?: string;
@@ -86,6 +88,8 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 export function filteredEvents(db: Kysely<Database>, filter: AuditFilter) {
   let query = db.selectFrom('audit_events');
   if (filter.actorId !== undefined) query = query.where('actor_user_id', '=', filter.actorId);
+  if (filter.actorIds !== undefined)
+    query = filter.actorIds.length ? query.where('actor_user_id', 'in', filter.actorIds) : query.where(sql<boolean>`false`);
   if (filter.action !== undefined) query = query.where('action', '=', filter.action);
   if (filter.dataSource !== undefined) query = query.where('data_source', '=', filter.dataSource);
   if (filter.queryId !== undefined) query = query.where('query_id', '=', filter.queryId);
@@ -155,6 +159,15 @@ export async function getEvent(db: Kysely<Database>, seq: string) {
     ])
     .where('seq', '=', seq)
     .executeTakeFirst();
+}
+
+export async function userIdsByEmail(db: Kysely<Database>, email: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql`lower(email)`, '=', email.toLowerCase())
+    .execute();
+  return rows.map((row) => row.id);
 }
 
 export async function runsPerDay(db: Kysely<Database>, since: Date, actorId?: string) {

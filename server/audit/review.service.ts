@@ -6,7 +6,7 @@ import type { Database } from '../../schema/database.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
 import { AppError } from '../lib/errors.js';
 import { csvLine } from '../lib/csv.js';
-import { getEvent, listEvents, runsPerDay, type AuditFilter } from './repository.js';
+import { getEvent, listEvents, runsPerDay, userIdsByEmail, type AuditFilter } from './repository.js';
 import type { AuditLog, VerifyResult } from './service.js';
 
 export const PAGE_SIZE = 50;
@@ -67,6 +67,13 @@ export class AuditReviewService {
 
   private requireAdmin(user: SessionUser): void {
     if (!hasRole(user, 'admin')) throw new AppError(403, 'forbidden', 'Only admins may review the audit log.');
+  }
+
+  /** `actor` is a user id, or an email turned into that person's user ids. */
+  async resolveActor(filter: AuditFilter, actor: string | undefined): Promise<AuditFilter> {
+    if (actor === undefined) return filter;
+    if (/^\d+$/.test(actor)) return { ...filter, actorId: actor };
+    return { ...filter, actorIds: await userIdsByEmail(this.deps.db, actor) };
   }
 
   async list(

@@ -9,7 +9,8 @@ import type { AuditReviewService } from './review.service.js';
 const Digits = Type.String({ pattern: '^[0-9]{1,19}$' });
 
 const FilterQuery = Type.Object({
-  actor: Type.Optional(Digits),
+  /** A user id or an email address. */
+  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
   action: Type.Optional(Type.String({ maxLength: 64 })),
   dataSource: Type.Optional(Type.String({ maxLength: 64 })),
   queryId: Type.Optional(Digits),
@@ -26,7 +27,6 @@ type FilterQuery = Static<typeof FilterQuery>;
 
 function toFilter(query: FilterQuery): AuditFilter {
   return {
-    actorId: query.actor,
     action: query.action,
     dataSource: query.dataSource,
     queryId: query.queryId,
@@ -68,11 +68,19 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
         response: { 200: Type.Object({ events: Type.Array(ListItem), nextCursor: Nullable(Type.String()) }) },
       },
     },
-    async (request) => review.list(currentUser(request), toFilter(request.query as FilterQuery), request.ip),
+    async (request) => {
+      const query = request.query as FilterQuery;
+      return review.list(currentUser(request), await review.resolveActor(toFilter(query), query.actor), request.ip);
+    },
   );
 
   app.get('/api/audit.csv', { ...admin, schema: { querystring: FilterQuery } }, async (request, reply) => {
-    const stream = await review.exportCsv(currentUser(request), toFilter(request.query as FilterQuery), request.ip);
+    const query = request.query as FilterQuery;
+    const stream = await review.exportCsv(
+      currentUser(request),
+      await review.resolveActor(toFilter(query), query.actor),
+      request.ip,
+    );
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     return reply
       .type('text/csv; charset=utf-8')
