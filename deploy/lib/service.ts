@@ -20,6 +20,24 @@ const HEALTH_CHECK_COMMAND = ['CMD', 'node', '/app/healthcheck.mjs'];
 /** Fargate has no tmpfs: /tmp is a task volume; the image declares VOLUME /tmp so it keeps mode 1777. */
 const TMP_VOLUME = 'tmp';
 
+const SIGN_IN_VARIABLES = {
+  oidcScopes: 'OIDC_SCOPES',
+  oidcGroupsClaim: 'OIDC_GROUPS_CLAIM',
+  adminEmails: 'ADMIN_EMAILS',
+  adminGroups: 'ADMIN_GROUPS',
+  viewerGroups: 'VIEWER_GROUPS',
+  defaultRole: 'DEFAULT_ROLE',
+} as const;
+
+function signInEnvironment(signIn: PortholeSettings['signIn']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(SIGN_IN_VARIABLES).flatMap(([key, name]) => {
+      const value = signIn[key as keyof typeof SIGN_IN_VARIABLES];
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+}
+
 export interface ApplicationSecrets {
   sessionSecret: secretsmanager.ISecret;
   oidcClientSecret: secretsmanager.ISecret;
@@ -115,9 +133,7 @@ export class PortholeService extends Construct {
       // RDS certificates come from Amazon's CA, which Node does not ship; traffic stays in the VPC.
       TOOLS_DATABASE_SSLMODE: 'no-verify',
       LOG_LEVEL: 'info',
-      ...(settings.roles.adminEmails ? { ADMIN_EMAILS: settings.roles.adminEmails } : {}),
-      ...(settings.roles.adminGroups ? { ADMIN_GROUPS: settings.roles.adminGroups } : {}),
-      ...(settings.roles.viewerGroups ? { VIEWER_GROUPS: settings.roles.viewerGroups } : {}),
+      ...signInEnvironment(settings.signIn),
       ...(settings.egressProxy
         ? // Node 24's fetch honours these with NODE_USE_ENV_PROXY; only the identity provider is called over HTTP.
           {
@@ -281,6 +297,12 @@ export class PortholeService extends Construct {
         unhealthyThresholdCount: 3,
       },
       deregistrationDelay: Duration.seconds(30),
+    });
+    // Prometheus metrics are for the inside: nothing beyond the load balancer reads them.
+    https.addAction('HideMetrics', {
+      priority: 1,
+      conditions: [elbv2.ListenerCondition.pathPatterns(['/metrics', '/metrics/*'])],
+      action: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'Not found' }),
     });
     this.loadBalancer.addRedirect({
       sourcePort: 80,

@@ -31,7 +31,15 @@ export interface PortholeSettings {
   certificateArn: string;
   oidcIssuerUrl: string;
   oidcClientId: string;
-  roles: { adminEmails?: string; adminGroups?: string; viewerGroups?: string };
+  /** Passed through to the server as-is (README "Single sign-on"); unset ones keep the server's defaults. */
+  signIn: {
+    oidcScopes?: string;
+    oidcGroupsClaim?: string;
+    adminEmails?: string;
+    adminGroups?: string;
+    viewerGroups?: string;
+    defaultRole?: string;
+  };
   /** The main database's security group: the stack allows 5432 in from the tasks. */
   mainDatabaseSecurityGroupId: string;
   /** A new VPC in the given zones (none: the region's first two, resolved at deploy time) or an existing one. */
@@ -218,7 +226,14 @@ export function settingsFromContext(node: Pick<Node, 'tryGetContext'>): Settings
     certificateArn: r.required('certificateArn'),
     oidcIssuerUrl: r.required('oidcIssuerUrl'),
     oidcClientId: r.required('oidcClientId'),
-    roles: { adminEmails: r.string('adminEmails'), adminGroups: r.string('adminGroups'), viewerGroups: r.string('viewerGroups') },
+    signIn: {
+      oidcScopes: r.string('oidcScopes'),
+      oidcGroupsClaim: r.string('oidcGroupsClaim'),
+      adminEmails: r.string('adminEmails'),
+      adminGroups: r.string('adminGroups'),
+      viewerGroups: r.string('viewerGroups'),
+      defaultRole: r.string('defaultRole'),
+    },
     mainDatabaseSecurityGroupId: r.required('mainDatabaseSecurityGroupId'),
     vpc,
     allowedCidrs,
@@ -257,6 +272,8 @@ export function settingsFromContext(node: Pick<Node, 'tryGetContext'>): Settings
   }
   r.check(/^arn:aws[\w-]*:acm:/.test(settings.certificateArn), 'certificateArn must be an ACM certificate ARN');
   r.check(/^https:\/\//.test(settings.oidcIssuerUrl), 'oidcIssuerUrl must use https');
+  const role = settings.signIn.defaultRole;
+  r.check(role === undefined || ['viewer', 'editor', 'admin'].includes(role), 'defaultRole must be viewer, editor or admin');
   r.check(
     /^sg-[0-9a-f]{8,17}$/.test(settings.mainDatabaseSecurityGroupId),
     'mainDatabaseSecurityGroupId must be a security group id',

@@ -254,6 +254,14 @@ describe('load balancer', () => {
     synth.template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
   });
 
+  it('does not serve the Prometheus metrics to the outside', () => {
+    synth.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 1,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/metrics', '/metrics/*'] } }],
+      Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
+    });
+  });
+
   it('checks the tasks on /healthz, drops invalid headers and logs access', () => {
     synth.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Port: 3000,

@@ -33,6 +33,9 @@ const CONTEXT = {
   oidcIssuerUrl: 'https://sso.corp.internal/realms/staff',
   oidcClientId: 'porthole-prod',
   mainDatabaseSecurityGroupId: 'sg-0123456789abcdef0',
+  oidcGroupsClaim: 'roles',
+  adminGroups: 'porthole-admins',
+  defaultRole: 'viewer',
 };
 
 let synth: Synthesized;
