@@ -1,6 +1,8 @@
 // `npm run synth` (and the cdk CLI, through deploy/cdk.json): writes the CloudFormation templates to
-// deploy/cdk.out without AWS credentials or network access. Settings come from context:
+// deploy/cdk.out without AWS credentials or network access. Settings come from context: deploy/cdk.json's
+// "context" block, overridden by -c on the command line:
 //   npm run synth -- -c domainName=porthole.example.org -c certificateArn=arn:aws:acm:...
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildPortholeApp } from '../lib/app.js';
 import { SettingsError } from '../lib/settings.js';
@@ -20,11 +22,16 @@ function contextFromArguments(argv: string[]): Record<string, string> {
   return context;
 }
 
+/** The cdk CLI hands the app cdk.json's context itself (CDK_CONTEXT_JSON); run directly, read it here. */
+function contextFromCdkJson(): Record<string, unknown> {
+  if (process.env.CDK_CONTEXT_JSON !== undefined) return {};
+  const file = path.resolve(import.meta.dirname, '..', 'cdk.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+}
+
 try {
-  const { app, stack, repositoryStack, placeholders } = buildPortholeApp({
-    outdir,
-    context: contextFromArguments(process.argv.slice(2)),
-  });
+  const context = { ...contextFromCdkJson(), ...contextFromArguments(process.argv.slice(2)) };
+  const { app, stack, repositoryStack, placeholders } = buildPortholeApp({ outdir, context });
   const assembly = app.synth();
   const templates = [repositoryStack, stack].map((s) =>
     path.relative(process.cwd(), path.join(assembly.directory, s.templateFile)),
