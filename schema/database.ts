@@ -78,6 +78,27 @@ export interface ActiveRunsTable {
   cancelled_by: string | null;
 }
 
+/** A successful verification: incremental verify resumes after it. Append-only. */
+export interface AuditVerificationsTable {
+  id: Generated<string>;
+  seq: string;
+  hash: Buffer;
+  events_checked: string;
+  full_check: boolean;
+  verified_at: Generated<Date>;
+}
+
+/** Where the chain starts after retention removed older events (written by the owner only). */
+export interface AuditRetentionCheckpointsTable {
+  id: Generated<string>;
+  seq: string;
+  hash: Buffer;
+  events_removed: string;
+  export_file: string;
+  cutoff: Date;
+  created_at: Generated<Date>;
+}
+
 /** A saved query as a whole; its content lives in query_versions (migration 2026-11-23T1900_queries). */
 export interface QueriesTable {
   id: Generated<string>;
@@ -126,6 +147,8 @@ export interface Database {
   queries: QueriesTable;
   query_versions: QueryVersionsTable;
   query_views: QueryViewsTable;
+  audit_verifications: AuditVerificationsTable;
+  audit_retention_checkpoints: AuditRetentionCheckpointsTable;
   active_runs: ActiveRunsTable;
 }
 

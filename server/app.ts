@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema/database.js';
+import { AuditReviewService } from './audit/review.service.js';
+import { auditRoutes } from './audit/routes.js';
 import { AuditLog } from './audit/service.js';
 import { LoginService } from './auth/login.service.js';
 import { OidcClient } from './auth/oidc-client.js';
@@ -92,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config,
   });
   await app.register(authRoutes, { login, publicUrl: config.publicUrl });
+  await app.register(auditRoutes, { review: new AuditReviewService({ db: deps.toolsDb.db, audit: app.audit }) });
   app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(spaPlugin, { root: deps.webRoot ?? webRoot });

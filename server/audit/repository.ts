@@ -170,7 +170,7 @@ export async function userIdsByEmail(db: Kysely<Database>, email: string): Promi
   return rows.map((row) => row.id);
 }
 
-export async function runsPerDay(db: Kysely<Database>, since: Date, actorId?: string) {
+export async function runsPerDay(db: Kysely<Database>, since: Date, actors: Pick<AuditFilter, 'actorId' | 'actorIds'> = {}) {
   let query = db
     .selectFrom('audit_events')
     .select([
@@ -181,6 +181,8 @@ export async function runsPerDay(db: Kysely<Database>, since: Date, actorId?: st
     ])
     .where('action', '=', 'run.started')
     .where('occurred_at', '>=', since);
-  if (actorId !== undefined) query = query.where('actor_user_id', '=', actorId);
+  if (actors.actorId !== undefined) query = query.where('actor_user_id', '=', actors.actorId);
+  if (actors.actorIds !== undefined)
+    query = actors.actorIds.length ? query.where('actor_user_id', 'in', actors.actorIds) : query.where(sql<boolean>`false`);
   return query.groupBy(['day', 'actor_user_id', 'actor_email']).orderBy('day').execute();
 }

@@ -160,10 +160,10 @@ export class AuditReviewService {
     return this.deps.audit.verify({ full });
   }
 
-  async activity(user: SessionUser, days: number, actorId?: string) {
+  async activity(user: SessionUser, days: number, actor?: string) {
     this.requireAdmin(user);
     const since = new Date(Date.now() - days * 86_400_000);
-    const rows = await runsPerDay(this.deps.db, since, actorId);
+    const rows = await runsPerDay(this.deps.db, since, await this.resolveActor({}, actor));
     return rows.map((row) => ({
       day: row.day,
       actor: { id: row.actor_user_id, email: row.actor_email },

@@ -1,0 +1,152 @@
+// State of the audit review page: filters (mirrored in the URL so a review can be shared), the loaded
+// pages, the open event, the integrity badge and the activity counts.
+import { api } from './api';
+import { apiSearch, filtersFromSearch, pageSearch, type AuditFilters, type FilterKey } from './audit-filters';
+
+export type { AuditFilters, FilterKey };
+
+export const ACTIONS = [
+  'run.started',
+  'run.finished',
+  'run.failed',
+  'run.cancelled',
+  'run.csv_downloaded',
+  'query.created',
+  'query.updated',
+  'query.archived',
+  'query.restored',
+  'query.forked',
+  'query.visibility_changed',
+  'query.purged',
+  'auth.login',
+  'auth.login_failed',
+  'auth.logout',
+  'auth.role_changed',
+  'audit.read',
+  'audit.exported',
+  'system.started',
+];
+
+export interface AuditListItem {
+  seq: string;
+  occurredAt: string;
+  actor: { id: string | null; email: string | null };
+  action: string;
+  dataSource: string | null;
+  queryId: string | null;
+  queryVersion: number | null;
+  outcome: string | null;
+  rowCount: string | null;
+  durationMs: number | null;
+  errorCode: string | null;
+  sqlPreview: string | null;
+}
+
+export interface AuditDetail extends AuditListItem {
+  sql: string | null;
+  params: unknown;
+  details: unknown;
+  clientIp: string | null;
+  hash: string;
+  prevHash: string;
+}
+
+export interface Integrity {
+  status: 'ok' | 'broken';
+  eventsVerified: number;
+  headSeq: string;
+  fromSeq: string;
+  full: boolean;
+  firstBadSeq: string | null;
+  problem: string | null;
+  verifiedAt: string | null;
+}
+
+export interface ActivityDay {
+  day: string;
+  actor: { id: string | null; email: string | null };
+  runs: number;
+}
+
+export class AuditReviewState {
+  filters = $state<AuditFilters>(filtersFromSearch(window.location.search));
+  events = $state.raw<AuditListItem[]>([]);
+  nextCursor = $state<string | null>(null);
+  loading = $state(false);
+  error = $state<string | undefined>();
+  selected = $state<AuditDetail | undefined>();
+  integrity = $state<Integrity | undefined>();
+  verifying = $state(false);
+  activity = $state.raw<ActivityDay[]>([]);
+
+  csvUrl = $derived(`/api/audit.csv?${apiSearch(this.filters)}`);
+
+  async search(): Promise<void> {
+    const search = pageSearch(this.filters);
+    window.history.replaceState(window.history.state, '', `${window.location.pathname}${search ? `?${search}` : ''}`);
+    await this.load(undefined);
+    void this.loadActivity();
+  }
+
+  async loadMore(): Promise<void> {
+    if (this.nextCursor) await this.load(this.nextCursor);
+  }
+
+  private async load(cursor: string | undefined): Promise<void> {
+    this.loading = true;
+    this.error = undefined;
+    try {
+      const query = apiSearch(this.filters, cursor ? { cursor } : {});
+      const page = await api<{ events: AuditListItem[]; nextCursor: string | null }>(`/api/audit?${query}`);
+      this.events = cursor ? [...this.events, ...page.events] : page.events;
+      this.nextCursor = page.nextCursor;
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  filterBy(key: FilterKey, value: string | null): void {
+    if (!value) return;
+    this.filters = { ...this.filters, [key]: value };
+    void this.search();
+  }
+
+  clear(): void {
+    this.filters = {};
+    void this.search();
+  }
+
+  async open(seq: string): Promise<void> {
+    this.selected = await api<AuditDetail>(`/api/audit/${seq}`);
+  }
+
+  close(): void {
+    this.selected = undefined;
+  }
+
+  async verify(full: boolean): Promise<void> {
+    this.verifying = true;
+    try {
+      this.integrity = await api<Integrity>(`/api/audit/verify${full ? '?full=true' : ''}`);
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  async loadActivity(): Promise<void> {
+    const actor = this.filters.actor?.trim() ? `&actor=${encodeURIComponent(this.filters.actor.trim())}` : '';
+    this.activity = (await api<{ days: ActivityDay[] }>(`/api/audit/activity?days=30${actor}`)).days;
+  }
+}
+
+/** A new query's draft, handed to the query page through sessionStorage ("Open as a new query"). */
+export const DRAFT_KEY = 'porthole:new-query-draft';
+
+export function openAsNewQuery(event: AuditDetail): void {
+  sessionStorage.setItem(
+    DRAFT_KEY,
+    JSON.stringify({ sql: event.sql ?? '', dataSource: event.dataSource ?? 'main', params: event.params ?? {} }),
+  );
+}
