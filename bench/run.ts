@@ -1,9 +1,14 @@
 // npm run bench [-- name...]: runs the named benchmarks (all by default) and prints their measurements.
 import { benchAudit } from './audit-scale.js';
+import { benchEngine } from './engine-bench.js';
 import { benchStartup } from './startup.js';
 
 /** Each benchmark gets the command line, for its own options (e.g. audit --events 1000000). */
-const benchmarks: Record<string, (args: string[]) => Promise<void>> = { startup: benchStartup, audit: benchAudit };
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
+  startup: benchStartup,
+  audit: benchAudit,
+  engine: benchEngine,
+};
 
 const args = process.argv.slice(2);
 const wanted = args.filter((arg) => !arg.startsWith('-') && !/^\d+$/.test(arg));

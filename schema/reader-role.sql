@@ -3,6 +3,8 @@
 --
 -- Run it connected to the MAIN database as a superuser (on RDS / Aurora: the master user), once per
 -- database Porthole reads, and again after adding schemas. It is safe to re-run (it updates the role).
+-- As a master user that is not a superuser, the parts that need one are reported as NOTICEs instead
+-- (see README.md, "Data sources and the reader role").
 --
 --   psql "postgres://admin@main-db.internal:5432/app" \
 --     -v reader_role=porthole_reader \
@@ -11,8 +13,9 @@
 --     -f schema/reader-role.sql
 --
 -- What it changes beyond the role itself (all per database, visible in \dp and \df+):
---   * TEMPORARY on the database is revoked from PUBLIC and granted back to every other login role, so
---     only the reader loses temp tables.
+--   * TEMPORARY on the database is revoked from PUBLIC and granted back to the login roles that use the
+--     database (its owner, owners of its schemas or tables, roles granted CONNECT explicitly), so the
+--     reader loses temp tables; another role that needs them is given TEMPORARY explicitly.
 --   * EXECUTE on large-object writers (lo_*), on backend signals (pg_cancel_backend,
 --     pg_terminate_backend) and on the activity functions that reveal other sessions' SQL
 --     (pg_stat_get_activity, pg_stat_get_backend_activity) is revoked from PUBLIC and granted back to
@@ -33,6 +36,7 @@ declare
   owner_name text;
   other_role text;
   fn regprocedure;
+  grantee text;
 begin
   if reader !~ '^[a-z_][a-z0-9_]{0,62}$' then
     raise exception 'reader_role must be a lower-case SQL identifier, got %', reader;
@@ -40,60 +44,100 @@ begin
   if not exists (select from pg_roles where rolname = reader) then
     execute format('create role %I login', reader);
   end if;
-  execute format('alter role %I login password %L nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls connection limit 20',
-                 reader, current_setting('porthole.reader_password'));
+  if (select rolsuper from pg_roles where rolname = current_user) then
+    execute format('alter role %I login password %L nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls connection limit 20',
+                   reader, current_setting('porthole.reader_password'));
+  else
+    -- A managed database's master user (RDS: rds_superuser, CREATEROLE, not a superuser) may not even name
+    -- SUPERUSER, REPLICATION or BYPASSRLS; a role it created has none of them, which is checked instead.
+    execute format('alter role %I login password %L nocreatedb nocreaterole noinherit connection limit 20',
+                   reader, current_setting('porthole.reader_password'));
+    if exists (select from pg_roles where rolname = reader and (rolsuper or rolreplication or rolbypassrls)) then
+      raise exception 'role % has SUPERUSER, REPLICATION or BYPASSRLS, which only a superuser can remove', reader;
+    end if;
+  end if;
 
   -- Session defaults: still read-only and bounded if someone connects as the reader without Porthole.
   execute format('alter role %I set default_transaction_read_only = on', reader);
   execute format('alter role %I set statement_timeout = %L', reader, '5min');
   execute format('alter role %I set lock_timeout = %L', reader, '5s');
   execute format('alter role %I set idle_in_transaction_session_timeout = %L', reader, '1min');
-  execute format('alter role %I set temp_file_limit = %L', reader, '1GB');
+  begin
+    execute format('alter role %I set temp_file_limit = %L', reader, '1GB');
+  exception when insufficient_privilege then
+    raise notice 'temp_file_limit needs a superuser: set it in the server configuration instead (RDS: the parameter group)';
+  end;
 
-  -- Database: connect, no temporary tables.
+  -- Database: connect, no temporary tables (this part needs the database's owner).
   execute format('revoke all on database %I from %I', current_database(), reader);
   execute format('grant connect on database %I to %I', current_database(), reader);
-  for other_role in select rolname from pg_roles where rolcanlogin and rolname <> reader and rolname !~ '^pg_' loop
-    execute format('grant temporary on database %I to %I', current_database(), other_role);
-  end loop;
-  execute format('revoke temporary on database %I from public', current_database());
+  begin
+    -- Granted back to the roles that use this database (its owner, owners of schemas or relations in
+    -- it, roles granted CONNECT explicitly), not to every login role on the server: each grant is a
+    -- dependency that would stop that role from being dropped.
+    for other_role in
+      select r.rolname from pg_roles r
+      where r.rolcanlogin and r.rolname <> reader and r.rolname !~ '^pg_'
+        and (r.oid = (select datdba from pg_database where datname = current_database())
+             or exists (select from pg_namespace n where n.nspowner = r.oid and n.nspname !~ '^pg_' and n.nspname <> 'information_schema')
+             or exists (select from pg_class c where c.relowner = r.oid and c.relnamespace <> 'pg_catalog'::regnamespace)
+             or exists (select from pg_database d, aclexplode(d.datacl) a
+                        where d.datname = current_database() and a.grantee = r.oid and a.privilege_type = 'CONNECT'))
+    loop
+      execute format('grant temporary on database %I to %I', current_database(), other_role);
+    end loop;
+    execute format('revoke temporary on database %I from public', current_database());
+  exception when insufficient_privilege then
+    raise notice 'TEMPORARY stays granted to PUBLIC: run this script as the owner of database % to revoke it', current_database();
+  end;
 
-  -- Tables and views: SELECT only, now and for tables their owners create later.
+  -- Tables and views: SELECT only, now and for tables their owners create later. GRANT and REVOKE on
+  -- objects we do not own only warn; ALTER DEFAULT PRIVILEGES needs membership in the owning role.
   foreach schema_name in array string_to_array(replace(current_setting('porthole.reader_schemas'), ' ', ''), ',') loop
     execute format('revoke create on schema %I from public', schema_name);
     execute format('grant usage on schema %I to %I', schema_name, reader);
     execute format('grant select on all tables in schema %I to %I', schema_name, reader);
     for owner_name in select distinct pg_get_userbyid(c.relowner) from pg_class c
                       join pg_namespace n on n.oid = c.relnamespace where n.nspname = schema_name loop
-      execute format('alter default privileges for role %I in schema %I grant select on tables to %I', owner_name, schema_name, reader);
+      begin
+        execute format('alter default privileges for role %I in schema %I grant select on tables to %I', owner_name, schema_name, reader);
+      exception when insufficient_privilege then
+        raise notice 'tables % creates later in % will not be readable automatically: run this script again after adding tables, or as %',
+                     owner_name, schema_name, owner_name;
+      end;
     end loop;
   end loop;
 
-  -- Functions every role may call by default that a shared read-only role must not.
-  for fn in select p.oid::regprocedure from pg_proc p
-            where p.pronamespace = 'pg_catalog'::regnamespace
-              and (p.proname in ('lo_from_bytea', 'lo_create', 'lo_creat', 'lo_import', 'lo_export', 'lo_put',
-                                 'lo_open', 'lo_unlink', 'lo_truncate', 'lo_truncate64', 'lowrite')) loop
-    execute format('revoke execute on function %s from public', fn);
+  -- Functions every role may call by default that a shared read-only role must not: large-object writers
+  -- (closed), backend signals and activity (granted back to the predefined roles that monitoring uses),
+  -- and pg_stat_statements where installed (re-run this script after installing the extension). Changing
+  -- EXECUTE on them needs their owner, the bootstrap superuser; a managed database's master user cannot,
+  -- which is reported below (Porthole's guard refuses these functions by name, its self-check warns).
+  for fn, grantee in
+    select p.oid::regprocedure,
+           case when p.proname in ('pg_cancel_backend', 'pg_terminate_backend') then 'pg_signal_backend'
+                when p.proname like 'lo%' then null
+                else 'pg_read_all_stats' end
+    from pg_proc p
+    where (p.pronamespace = 'pg_catalog'::regnamespace
+           and p.proname in ('lo_from_bytea', 'lo_create', 'lo_creat', 'lo_import', 'lo_export', 'lo_put', 'lo_open',
+                             'lo_unlink', 'lo_truncate', 'lo_truncate64', 'lowrite', 'pg_cancel_backend',
+                             'pg_terminate_backend', 'pg_stat_get_activity', 'pg_stat_get_backend_activity'))
+       or p.proname = 'pg_stat_statements'
+  loop
+    begin
+      execute format('revoke execute on function %s from public', fn);
+      if grantee is not null then
+        execute format('grant execute on function %s to %I', fn, grantee);
+      end if;
+    exception when insufficient_privilege then
+      null; -- reported once below
+    end;
   end loop;
-  for fn in select p.oid::regprocedure from pg_proc p
-            where p.pronamespace = 'pg_catalog'::regnamespace
-              and p.proname in ('pg_cancel_backend', 'pg_terminate_backend') loop
-    execute format('revoke execute on function %s from public', fn);
-    execute format('grant execute on function %s to pg_signal_backend', fn);
-  end loop;
-  for fn in select p.oid::regprocedure from pg_proc p
-            where p.pronamespace = 'pg_catalog'::regnamespace
-              and p.proname in ('pg_stat_get_activity', 'pg_stat_get_backend_activity') loop
-    execute format('revoke execute on function %s from public', fn);
-    execute format('grant execute on function %s to pg_read_all_stats', fn);
-  end loop;
-  -- pg_stat_statements, where installed, lists the statements of the role's own sessions, which are
-  -- every Porthole user's: closed the same way (re-run this script after installing the extension).
-  for fn in select p.oid::regprocedure from pg_proc p where p.proname = 'pg_stat_statements' loop
-    execute format('revoke execute on function %s from public', fn);
-    execute format('grant execute on function %s to pg_read_all_stats', fn);
-  end loop;
+  if has_function_privilege(reader, 'pg_catalog.pg_cancel_backend(integer)', 'EXECUTE')
+     or has_function_privilege(reader, 'pg_catalog.lo_from_bytea(oid, bytea)', 'EXECUTE') then
+    raise notice 'large-object, backend-signal and activity functions stay callable by % (changing that needs a superuser)', reader;
+  end if;
 end
 $reader$;
 

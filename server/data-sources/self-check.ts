@@ -1,7 +1,8 @@
 // The startup self-check of a data source (THREATS.md 20-21): connected as the source's own role, it
 // asks PostgreSQL what that role could do beyond reading. A source whose role is a superuser, can write,
 // create, own or sign anything, or that turns out to be Porthole's own tools database, is refused with
-// every problem named. Smaller gaps (cancel or activity functions left callable) are warnings.
+// every problem named. Gaps that Porthole's own walls cover (temporary tables, large-object and session
+// functions left callable, as on RDS where the master user cannot revoke them) are warnings.
 import type pg from 'pg';
 
 export interface SelfCheckResult {
@@ -138,17 +139,21 @@ export async function checkDataSourceRole(client: pg.ClientBase, tools: Database
     if (r.rolbypassrls) problems.push(`${role} bypasses row-level security (BYPASSRLS)`);
     if (r.owns_database) problems.push(`${role} owns the database`);
     if (r.database_create) problems.push(`${role} can create schemas in the database (CREATE on the database)`);
-    if (r.database_temp) problems.push(`${role} can create temporary tables (TEMPORARY on the database)`);
     if (r.create_schemas.length) problems.push(`${role} can create objects in schema ${list(r.create_schemas)}`);
     if (r.writable_tables.length) problems.push(`${role} can write to ${list(r.writable_tables)}`);
     if (r.writable_sequences.length) problems.push(`${role} can change sequence ${list(r.writable_sequences)}`);
     if (Number(r.owned_objects) > 0) problems.push(`${role} owns ${r.owned_objects} objects (tables, schemas or functions)`);
     if (r.powerful_roles.length) problems.push(`${role} is a member of ${r.powerful_roles.join(', ')}`);
-    if (r.large_object_writers.length) problems.push(`${role} can write large objects (${r.large_object_writers.join(', ')})`);
 
+    // What Porthole's runs contain anyway (every run is rolled back and the guard refuses these names), but
+    // the grants should close too: on managed databases the master user sometimes cannot.
+    if (r.database_temp) warnings.push(`${role} can create temporary tables (TEMPORARY on the database)`);
+    if (r.large_object_writers.length) {
+      warnings.push(`${role} can call ${r.large_object_writers.join(', ')} (large-object writes; Porthole rolls every run back)`);
+    }
     if (r.open_session_functions.length) {
       warnings.push(
-        `${role} can call ${r.open_session_functions.join(', ')}: Porthole users share the role, so one could see or stop another's query (run schema/reader-role.sql)`,
+        `${role} can call ${r.open_session_functions.join(', ')}: Porthole users share the role; only Porthole's guard keeps one from seeing or stopping another's query`,
       );
     }
     if (r.dblink_functions.length) {

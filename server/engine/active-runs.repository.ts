@@ -14,6 +14,8 @@ export interface NewActiveRun {
   sql: string;
   format: 'json' | 'csv';
   taskId: string;
+  /** The backend the run holds; a cancel from any task uses its key while the row exists. */
+  backend: BackendKey;
   /** How long the row stays valid if its task dies without removing it. */
   ttlMs: number;
 }
@@ -60,6 +62,10 @@ export async function registerActiveRun(db: Kysely<Database>, run: NewActiveRun,
         sql: run.sql,
         format: run.format,
         task_id: run.taskId,
+        backend_host: run.backend.host,
+        backend_port: run.backend.port,
+        backend_pid: run.backend.pid,
+        backend_key: run.backend.secretKey,
         expires_at: sql<Date>`now() + make_interval(secs => ${run.ttlMs / 1000})`,
       })
       .execute();
@@ -67,21 +73,33 @@ export async function registerActiveRun(db: Kysely<Database>, run: NewActiveRun,
   });
 }
 
-/** Records the backend running the query; returns whether a cancel was requested meanwhile. */
-export async function attachBackend(db: Kysely<Database>, id: string, backend: BackendKey): Promise<boolean> {
+/**
+ * Removes the run and says whether a cancel was requested for it (from any task). The runner removes the
+ * row before its connection goes back to the pool, and a canceller marks the row before sending, so a
+ * cancel request can never reach a connection that already serves someone else.
+ */
+export async function removeActiveRun(
+  db: Kysely<Database>,
+  id: string,
+): Promise<{ cancelRequested: boolean; cancelledBy: string | null } | undefined> {
   const row = await db
-    .updateTable('active_runs')
-    .set({ backend_host: backend.host, backend_port: backend.port, backend_pid: backend.pid, backend_key: backend.secretKey })
+    .deleteFrom('active_runs')
     .where('id', '=', id)
-    .returning('cancel_requested_at')
+    .returning(['cancel_requested_at', 'cancelled_by'])
     .executeTakeFirst();
-  return row?.cancel_requested_at != null;
+  return row ? { cancelRequested: row.cancel_requested_at !== null, cancelledBy: row.cancelled_by } : undefined;
 }
 
-/** Removes the run and says who asked to cancel it, if anyone did from another task. */
-export async function removeActiveRun(db: Kysely<Database>, id: string): Promise<{ cancelledBy: string | null } | undefined> {
-  const row = await db.deleteFrom('active_runs').where('id', '=', id).returning('cancelled_by').executeTakeFirst();
-  return row ? { cancelledBy: row.cancelled_by } : undefined;
+/** The backend of a run while its row exists (for repeating a cancel request). */
+export async function activeBackend(db: Kysely<Database>, id: string): Promise<BackendKey | undefined> {
+  const row = await db
+    .selectFrom('active_runs')
+    .select(['backend_host', 'backend_port', 'backend_pid', 'backend_key'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row || row.backend_host === null || row.backend_port === null || row.backend_pid === null || row.backend_key === null)
+    return undefined;
+  return { host: row.backend_host, port: row.backend_port, pid: row.backend_pid, secretKey: row.backend_key };
 }
 
 /** Marks a live run as cancel-requested and returns it (undefined when it is not running). */

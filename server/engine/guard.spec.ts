@@ -88,6 +88,25 @@ describe('statement guard', () => {
     for (const [sql, message] of Object.entries(cases)) expect((await refusal(sql)).message).toMatch(message);
   });
 
+  it('refuses by name what reaches other sessions, writes large objects or runs SQL from text', async () => {
+    const cases: Record<string, RegExp> = {
+      'select pg_cancel_backend(1)': /^pg_cancel_backend\(\) is not available in Porthole: it would reach other users/,
+      'select pg_catalog.pg_terminate_backend(1)': /^pg_terminate_backend\(\)/,
+      'select * from pg_stat_activity': /^pg_stat_activity is not available/,
+      'select * from pg_catalog.pg_stat_get_activity(null)': /^pg_stat_get_activity\(\)/,
+      "select lo_from_bytea(0, 'x')": /writes large objects/,
+      "select query_to_xml('select pg_cancel_backend(1)', true, true, '')": /runs SQL given as text/,
+      "select * from dblink('dbname=x', 'select 1') as t(a int)": /connects to other databases/,
+    };
+    for (const [sql, message] of Object.entries(cases)) {
+      const error = await refusal(sql);
+      expect(error.code, sql).toBe('statement_not_allowed');
+      expect(error.message, sql).toMatch(message);
+    }
+    expect((await refusal('select 1,\n  pg_cancel_backend(1)')).details).toMatchObject({ position: { line: 2, column: 3 } });
+    expect((await check("select lo_get(1), pg_advisory_xact_lock(1), set_config('a.b', 'c', true)")).kind).toBe('select');
+  });
+
   it('reports syntax errors with line and column (THREATS 22)', async () => {
     const error = await refusal('select 1\nfrom where x');
     expect(error.code).toBe('syntax_error');

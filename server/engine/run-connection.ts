@@ -75,18 +75,26 @@ export class RunConnection {
     return sendCancelRequest(this.backend);
   }
 
+  /** A cancel may have been sent from elsewhere: the connection will not be reused. */
+  taint(): void {
+    this.tainted = true;
+  }
+
   /** Cuts the socket (after a limit tripped mid-message); the connection will not be reused. */
   cut(): void {
     this.tainted = true;
     this.wire.stream.destroy();
   }
 
-  /** ROLLBACK + DISCARD ALL and back to the pool, or destroy the connection if anything is doubtful. */
-  async release(): Promise<void> {
+  /**
+   * ROLLBACK + DISCARD ALL and back to the pool, or destroy the connection if anything is doubtful.
+   * `unused`: nothing was sent on it (the run was refused before it began), so no reset is needed.
+   */
+  async release(options: { unused?: boolean } = {}): Promise<void> {
     if (this.released) return;
     this.released = true;
     let failure: Error | undefined = this.lostError ?? (this.tainted ? new Error('cancelled run') : undefined);
-    if (!failure) {
+    if (!failure && !options.unused) {
       try {
         await this.client.query('rollback');
         await this.client.query('discard all');

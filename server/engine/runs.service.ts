@@ -14,7 +14,8 @@ import type { DataSource } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
 import { AppError } from '../lib/errors.js';
 import {
-  attachBackend,
+  activeBackend,
+  findActiveRun,
   listActiveRuns,
   purgeExpiredRuns,
   registerActiveRun,
@@ -25,103 +26,32 @@ import {
 import { sendCancelRequest } from './cancel-request.js';
 import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult } from './executor.js';
 import { RunConnection } from './run-connection.js';
-import { runError, type CancelReason } from './run-errors.js';
+import { runError } from './run-errors.js';
 import { RunGate } from './run-gate.js';
+import { CancelledBeforeStart, LiveRun, storable } from './live-run.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
-import type { StatementKind } from './guard.js';
-import type { ColumnInfo } from './values.js';
-import type { VariableDeclaration } from './variables.js';
+import {
+  DEFAULT_RUN_OPTIONS,
+  type CsvRun,
+  type JsonRun,
+  type Plan,
+  type RunContext,
+  type RunOptions,
+  type RunTarget,
+  type SavedQueryForRun,
+  type WorkResult,
+} from './run-types.js';
 
-/** A saved query resolved on the server (issue #5): its stored SQL is what runs, never the browser's. */
-export interface SavedQueryForRun {
-  id: string;
-  version: number;
-  dataSource: string;
-  sql: string;
-  variables: VariableDeclaration[];
-  name?: string;
-}
-
-export type RunTarget = { kind: 'sql'; dataSource: string; sql: string } | { kind: 'saved'; query: SavedQueryForRun };
-
-export interface RunContext {
-  user: SessionUser;
-  clientIp?: string;
-  /** Aborted when the client goes away: the run is cancelled. */
-  signal?: AbortSignal;
-}
-
-export interface RunOptions {
-  /** Runs one user may have executing at once, across all tasks. */
-  perUserRuns: number;
-  /** Requests that may wait for a free connection per source (beyond them: 429). */
-  maxWaitingPerSource: number;
-  maxWaitMs: number;
-  /** Row data per JSON result, and per row in any result. */
-  maxResultBytes: number;
-  maxRowBytes: number;
-}
-
-export const DEFAULT_RUN_OPTIONS: RunOptions = {
-  perUserRuns: 5,
-  maxWaitingPerSource: 40,
-  maxWaitMs: 10_000,
-  maxResultBytes: 64 * 1024 * 1024,
-  maxRowBytes: 32 * 1024 * 1024,
-};
-
-export interface JsonRun {
-  id: string;
-  statement: StatementKind;
-  columns: ColumnInfo[];
-  rowsJson: string;
-  rowCount: number;
-  truncated: boolean;
-  truncatedBy?: string;
-  durationMs: number;
-}
-
-export interface CsvRun {
-  id: string;
-  stream: Readable;
-  filename: string;
-}
+export type { CsvRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
 
 /** The deadline's margin over statement_timeout: the server's own timeout normally fires first. */
 const WATCHDOG_MARGIN_MS = 1_000;
 /** How long after its deadline an active_runs row counts as stale (its task died). */
 const ACTIVE_ROW_MARGIN_MS = 60_000;
+/** A cancel sent from another task is repeated while the run still exists, this often and this many times. */
+const REMOTE_CANCEL_INTERVAL_MS = 250;
+const REMOTE_CANCEL_REPEATS = 40;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A run executing in this process: what cancel() needs to reach it. */
-class LiveRun {
-  cancelReason?: CancelReason;
-  cancelledBy?: string;
-  execution?: Execution;
-  readonly ended: Promise<void>;
-  end!: () => void;
-
-  constructor(
-    readonly id: string,
-    readonly userId: string,
-  ) {
-    this.ended = new Promise((resolve) => (this.end = resolve));
-  }
-
-  cancel(reason: CancelReason, by?: string): void {
-    if (this.cancelReason) return;
-    this.cancelReason = reason;
-    this.cancelledBy = by;
-    this.execution?.cancel(reason);
-  }
-
-  /** Throws when the run was cancelled before its query started. */
-  check(): void {
-    if (this.cancelReason) throw new CancelledBeforeStart();
-  }
-}
-
-class CancelledBeforeStart extends Error {}
 
 export class RunService {
   readonly taskId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -216,13 +146,25 @@ export class RunService {
       local.cancel(local.userId === user.id ? 'user' : 'admin', user.id);
       return { id: runId, cancelled: true };
     }
-    const found = await requestCancel(this.db, runId, user.id);
-    if (!found) throw notRunning(runId);
-    if (found.userId !== user.id && !hasRole(user, 'admin')) throw notRunning(runId);
-    // Another task runs it: the protocol cancel needs only the key, which active_runs holds. If the key is
-    // not there yet, that task sees cancel_requested_at when it records the backend and cancels itself.
-    if (found.backend) await sendCancelRequest(found.backend);
+    const found = await findActiveRun(this.db, runId);
+    if (!found || (found.userId !== user.id && !hasRole(user, 'admin'))) throw notRunning(runId);
+    // Another task runs it. Mark the row first: its runner then never reuses the connection. While the
+    // row exists the key names this run's connection only, so the request is repeated until the row goes
+    // (a cancel that lands between two of the run's statements is ignored by PostgreSQL).
+    const marked = await requestCancel(this.db, runId, user.id);
+    if (!marked?.backend) throw notRunning(runId);
+    await sendCancelRequest(marked.backend);
+    void this.repeatCancel(runId);
     return { id: runId, cancelled: true };
+  }
+
+  private async repeatCancel(runId: string): Promise<void> {
+    for (let attempt = 0; attempt < REMOTE_CANCEL_REPEATS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, REMOTE_CANCEL_INTERVAL_MS).unref());
+      const backend = await activeBackend(this.db, runId).catch(() => undefined);
+      if (!backend) return;
+      await sendCancelRequest(backend);
+    }
   }
 
   /** Every run executing now, on every task (admins). */
@@ -303,16 +245,81 @@ export class RunService {
     return gate;
   }
 
-  /** Registers, audits, executes with a deadline, and records the end. Returns the duration in ms. */
-  private async lifecycle(
-    context: RunContext,
-    plan: Awaited<ReturnType<RunService['plan']>>,
-    work: (execution: Execution) => Promise<{ rowCount: number; truncated: boolean; truncatedBy?: string; bytes?: number }>,
-  ): Promise<number> {
+  /**
+   * Takes a turn at the source (global cap) and a connection, registers the run with the connection's
+   * cancel key (per-user cap, across tasks), records run.started, executes with a deadline, and records
+   * the end. Returns the duration in ms.
+   */
+  private async lifecycle(context: RunContext, plan: Plan, work: (execution: Execution) => Promise<WorkResult>): Promise<number> {
     const { user } = context;
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
+    const run = new LiveRun(plan.id, user.id);
+    if (this.live.has(plan.id)) throw new AppError(409, 'conflict', `A run with id ${plan.id} already exists.`);
+    this.live.set(plan.id, run);
+    const onAbort = () => run.cancel('disconnect');
+    context.signal?.addEventListener('abort', onAbort);
+    if (context.signal?.aborted) onAbort();
 
+    let registered = false;
+    let removed: Awaited<ReturnType<typeof removeActiveRun>>;
+    let execution: Execution | undefined;
+    try {
+      const leave = await this.gate(plan.source).enter();
+      try {
+        run.check();
+        const connection = await RunConnection.open(plan.source.pool).catch((error: unknown) => {
+          throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
+            cause: error instanceof Error ? error.message : String(error),
+          });
+        });
+        const deadline = setTimeout(() => run.cancel('timeout'), plan.timeoutMs + WATCHDOG_MARGIN_MS);
+        let result: WorkResult;
+        try {
+          await this.register(plan, user, connection);
+          registered = true;
+          await this.audit.record({
+            ...plan.auditBase,
+            action: 'run.started',
+            sql: plan.sql,
+            params: plan.params,
+            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
+          });
+          run.check();
+          execution = new Execution(connection, plan.prepared);
+          await connection.begin(plan.timeoutMs);
+          run.execution = execution;
+          run.check();
+          result = await work(execution);
+        } finally {
+          clearTimeout(deadline);
+          // The row goes before the connection does (see removeActiveRun); a cancel requested from
+          // another task means a cancel request may still arrive, so that connection is not reused.
+          if (registered) {
+            removed = await removeActiveRun(this.db, plan.id).catch(() => ({ cancelRequested: true, cancelledBy: null }));
+            if (removed?.cancelRequested) connection.taint();
+          }
+          await connection.release({ unused: !registered });
+          leave();
+        }
+        const durationMs = elapsed();
+        await this.finish(plan, result, durationMs);
+        return durationMs;
+      } finally {
+        leave();
+      }
+    } catch (error) {
+      if (!registered) throw error instanceof CancelledBeforeStart ? runError(error, { ...this.errorContext(plan, run) }) : error;
+      throw await this.fail(plan, run, execution, removed, error, elapsed());
+    } finally {
+      context.signal?.removeEventListener('abort', onAbort);
+      this.live.delete(plan.id);
+      run.end();
+    }
+  }
+
+  /** Inserts the active_runs row, or answers 429 when the user already has perUserRuns runs going. */
+  private async register(plan: Plan, user: SessionUser, connection: RunConnection): Promise<void> {
     let registered: boolean;
     try {
       registered = await registerActiveRun(
@@ -327,6 +334,7 @@ export class RunService {
           sql: plan.sql,
           format: plan.format,
           taskId: this.taskId,
+          backend: connection.backend,
           ttlMs: plan.timeoutMs + ACTIVE_ROW_MARGIN_MS,
         },
         this.options.perUserRuns,
@@ -344,68 +352,9 @@ export class RunService {
         { limit: this.options.perUserRuns, retryAfterSeconds: 2 },
       );
     }
-
-    const run = new LiveRun(plan.id, user.id);
-    this.live.set(plan.id, run);
-    const onAbort = () => run.cancel('disconnect');
-    context.signal?.addEventListener('abort', onAbort);
-    if (context.signal?.aborted) onAbort();
-    let execution: Execution | undefined;
-    try {
-      const leave = await this.gate(plan.source).enter();
-      try {
-        run.check();
-        await this.audit.record({
-          ...plan.auditBase,
-          action: 'run.started',
-          sql: plan.sql,
-          params: plan.params,
-          details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
-        });
-        run.check();
-        const connection = await RunConnection.open(plan.source.pool).catch((error: unknown) => {
-          throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
-            cause: error instanceof Error ? error.message : String(error),
-          });
-        });
-        const deadline = setTimeout(() => run.cancel('timeout'), plan.timeoutMs + WATCHDOG_MARGIN_MS);
-        let result: Awaited<ReturnType<typeof work>>;
-        try {
-          execution = new Execution(connection, plan.prepared);
-          const [cancelRequested] = await Promise.all([
-            attachBackend(this.db, plan.id, connection.backend),
-            connection.begin(plan.timeoutMs),
-          ]);
-          run.execution = execution;
-          if (cancelRequested) run.cancel('remote');
-          run.check();
-          result = await work(execution);
-        } finally {
-          clearTimeout(deadline);
-          await connection.release();
-          leave();
-        }
-        const durationMs = elapsed();
-        await this.finish(plan, result, durationMs);
-        return durationMs;
-      } finally {
-        leave();
-      }
-    } catch (error) {
-      throw await this.fail(plan, run, execution, error, elapsed());
-    } finally {
-      context.signal?.removeEventListener('abort', onAbort);
-      this.live.delete(plan.id);
-      run.end();
-    }
   }
 
-  private async finish(
-    plan: Awaited<ReturnType<RunService['plan']>>,
-    result: { rowCount: number; truncated: boolean; truncatedBy?: string; bytes?: number },
-    durationMs: number,
-  ): Promise<void> {
-    await removeActiveRun(this.db, plan.id);
+  private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
     const details = { runId: plan.id, format: plan.format, truncated: result.truncated, truncatedBy: result.truncatedBy };
     await this.audit.record({
       ...plan.auditBase,
@@ -427,25 +376,33 @@ export class RunService {
     }
   }
 
-  /** Records how the run ended badly and returns the error to answer with. */
+  private errorContext(plan: Plan, run: LiveRun, execution?: Execution) {
+    return {
+      cancelReason: run.cancelReason,
+      timeoutMs: plan.timeoutMs,
+      position: (pgPosition: string | undefined) =>
+        execution ? positionInOriginal(plan.prepared, execution.sent, pgPosition) : undefined,
+    };
+  }
+
+  /** Records how a started run ended badly and returns the error to answer with. */
   private async fail(
-    plan: Awaited<ReturnType<RunService['plan']>>,
+    plan: Plan,
     run: LiveRun,
     execution: Execution | undefined,
+    removed: { cancelRequested: boolean; cancelledBy: string | null } | undefined,
     error: unknown,
     durationMs: number,
   ): Promise<AppError> {
-    const removed = await removeActiveRun(this.db, plan.id).catch(() => undefined);
     // A cancel that came through another task shows up only as PostgreSQL's "canceling statement".
-    if (!run.cancelReason && removed?.cancelledBy && (error as { code?: string }).code === '57014') {
+    if (!run.cancelReason && removed?.cancelRequested && (error as { code?: string }).code === '57014') {
       run.cancelReason = 'remote';
-      run.cancelledBy = removed.cancelledBy;
+      run.cancelledBy = removed.cancelledBy ?? undefined;
     }
-    const answer = runError(error instanceof CancelledBeforeStart ? new Error('cancelled before start') : error, {
-      cancelReason: run.cancelReason,
-      timeoutMs: plan.timeoutMs,
-      position: (pgPosition) => (execution ? positionInOriginal(plan.prepared, execution.sent, pgPosition) : undefined),
-    });
+    const answer = runError(
+      error instanceof CancelledBeforeStart ? new Error('cancelled before start') : error,
+      this.errorContext(plan, run, execution),
+    );
     if (answer.statusCode >= 500 && answer.code !== 'server_stopping') {
       this.log.error({ err: error, runId: plan.id, dataSource: plan.source.id }, 'run failed on the data source');
     }
@@ -477,18 +434,6 @@ export class RunService {
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
     return answer;
   }
-}
-
-/** Text the tools DB can store: NUL characters and lone surrogates (refused SQL may hold them) replaced. */
-function storable<T>(value: T): T {
-  if (typeof value === 'string') {
-    return value.replace(/\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') as T;
-  }
-  if (Array.isArray(value)) return value.map(storable) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T;
-  }
-  return value;
 }
 
 function notRunning(runId: string): AppError {

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.js';
-import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
+import { createDataSourceRegistry, createSourcePool, DataSourceRegistry } from '../../server/data-sources/registry.js';
 import { connectToolsDb } from '../../server/db/tools-db.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { jsonHeaders, signIn, type SignedIn } from '../support/auth.js';
@@ -47,20 +47,34 @@ describe('limits, cancel and CSV', () => {
   });
 
   it('caps rows and bytes and marks the result truncated, with flat memory (THREATS 17)', async () => {
-    const many = await rows(t, editor, 'select generate_series(1, 10000000) as g');
-    expect(many).toMatchObject({ rowCount: 1000, truncated: true, truncatedBy: 'rows' });
-    expect(many.rows).toHaveLength(1000);
-    const before = process.memoryUsage().rss;
-    // repeat('x', 500000000) as THREATS.md has it, built ten times faster: the same 500 MB value.
-    const huge = await rows(t, editor, "select repeat('xxxxxxxxxx', 50000000) as big");
-    const grown = process.memoryUsage().rss - before;
-    expect(huge).toMatchObject({ rowCount: 0, truncated: true, truncatedBy: 'row_size' });
-    expect(grown).toBeLessThan(64 * 1024 * 1024);
-    const csv = await post(t, editor, '/api/runs.csv', { dataSource: 'main', sql: 'select generate_series(1, 10000000) as g' });
-    expect(csv.statusCode).toBe(200);
-    expect(csv.body.split('\n').filter(Boolean)).toHaveLength(2001); // header + MAX_CSV_ROWS
-    // The engine is still usable after the connections that carried those results were cut.
-    expect((await rows(t, editor, 'select 2 as after')).rows).toEqual([[2]]);
+    // A source with a generous time limit, so the size caps (not the timeout) stop these even on a busy machine.
+    const toolsDb = connectToolsDb(t.tools.appUrl, { max: 2 });
+    const patient = new DataSourceRegistry([
+      { id: 'main', name: 'Main, patient', pool: createSourcePool(t.main.readerUrl, 2), settings: { timeoutMs: 60_000 } },
+    ]);
+    const app = await buildApp({ config: t.config, toolsDb, dataSources: patient });
+    const inject = (url: string, sql: string) =>
+      app.inject({ method: 'POST', url, headers: jsonHeaders(editor, t), payload: { dataSource: 'main', sql } });
+    try {
+      const many = (await inject('/api/runs', 'select generate_series(1, 10000000) as g')).json();
+      expect(many).toMatchObject({ rowCount: 1000, truncated: true, truncatedBy: 'rows' });
+      expect(many.rows).toHaveLength(1000);
+      const before = process.memoryUsage().rss;
+      // repeat('x', 500000000) as THREATS.md has it, built ten times faster: the same 500 MB value.
+      const huge = (await inject('/api/runs', "select repeat('xxxxxxxxxx', 50000000) as big")).json();
+      const grown = process.memoryUsage().rss - before;
+      expect(huge).toMatchObject({ rowCount: 0, truncated: true, truncatedBy: 'row_size' });
+      expect(grown).toBeLessThan(64 * 1024 * 1024);
+      const csv = await inject('/api/runs.csv', 'select generate_series(1, 10000000) as g');
+      expect(csv.statusCode).toBe(200);
+      expect(csv.body.split('\n').filter(Boolean)).toHaveLength(2001); // header + MAX_CSV_ROWS
+      // The engine is still usable after the connections that carried those results were cut.
+      expect((await inject('/api/runs', 'select 2 as after')).json().rows).toEqual([[2]]);
+    } finally {
+      await app.close();
+      await toolsDb.close();
+      await patient.close();
+    }
   });
 
   it('streams CSV with a header, PostgreSQL text values and an audit record', async () => {

@@ -1,0 +1,88 @@
+// The engine's public shapes: what a caller asks to run (free SQL or a resolved saved query), with which
+// context and options, and what comes back.
+import type { Readable } from 'node:stream';
+import type { AuditEvent } from '../audit/service.js';
+import type { SessionUser } from '../auth/guards.js';
+import type { DataSource } from '../data-sources/registry.js';
+import type { ExecutionLimits } from './executor.js';
+import type { StatementKind } from './guard.js';
+import type { PreparedStatement } from './statement.js';
+import type { ColumnInfo } from './values.js';
+import type { VariableDeclaration } from './variables.js';
+
+/** A saved query resolved on the server (issue #5): its stored SQL is what runs, never the browser's. */
+export interface SavedQueryForRun {
+  id: string;
+  version: number;
+  dataSource: string;
+  sql: string;
+  variables: VariableDeclaration[];
+  name?: string;
+}
+
+export type RunTarget = { kind: 'sql'; dataSource: string; sql: string } | { kind: 'saved'; query: SavedQueryForRun };
+
+export interface RunContext {
+  user: SessionUser;
+  clientIp?: string;
+  /** Aborted when the client goes away: the run is cancelled. */
+  signal?: AbortSignal;
+}
+
+export interface RunOptions {
+  /** Runs one user may have executing at once, across all tasks. */
+  perUserRuns: number;
+  /** Requests that may wait for a free connection per source (beyond them: 429). */
+  maxWaitingPerSource: number;
+  maxWaitMs: number;
+  /** Row data per JSON result, and per row in any result. */
+  maxResultBytes: number;
+  maxRowBytes: number;
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  perUserRuns: 5,
+  maxWaitingPerSource: 200,
+  maxWaitMs: 10_000,
+  maxResultBytes: 64 * 1024 * 1024,
+  maxRowBytes: 32 * 1024 * 1024,
+};
+
+export interface JsonRun {
+  id: string;
+  statement: StatementKind;
+  columns: ColumnInfo[];
+  rowsJson: string;
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: string;
+  durationMs: number;
+}
+
+export interface CsvRun {
+  id: string;
+  stream: Readable;
+  filename: string;
+}
+
+/** Everything decided before a run starts. */
+export interface Plan {
+  id: string;
+  format: 'json' | 'csv';
+  source: DataSource;
+  prepared: PreparedStatement;
+  limits: ExecutionLimits;
+  timeoutMs: number;
+  auditBase: Omit<AuditEvent, 'action'>;
+  sql: string;
+  params: Record<string, unknown>;
+  saved?: SavedQueryForRun;
+}
+
+/** What an execution reports for the audit log. */
+export interface WorkResult {
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: string;
+  bytes?: number;
+}
