@@ -39,7 +39,7 @@ describe.skipIf(!browserAvailable)('web shell (Chromium)', () => {
     await page.screenshot({ path: 'test-results/shell-home.png', fullPage: true });
 
     await page.getByRole('link', { name: 'Queries' }).click();
-    await page.getByRole('heading', { name: 'Not here yet' }).waitFor();
+    await page.getByRole('heading', { name: 'Queries' }).waitFor();
     expect(page.url()).toBe(`${server.origin}/queries`);
 
     await page.goto(`${server.origin}/some/deep/link`);
