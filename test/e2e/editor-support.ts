@@ -1,7 +1,7 @@
 // Shared by the editor and chart browser tests: a signed-in page with a CSP-violation listener, and
 // helpers to type into CodeMirror and wait for results.
 import type { Browser, Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { expect, onTestFailed } from 'vitest';
 import { signIn } from '../support/auth.js';
 import { watchPage } from '../support/browser.js';
 import type { TestServer } from '../support/server.js';
@@ -39,7 +39,13 @@ export async function openPage(
   `);
   const page = await context.newPage();
   const seen = watchPage(page, server.origin);
+  onTestFailed(async ({ task }) => {
+    await page
+      .screenshot({ path: `test-results/failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` })
+      .catch(() => undefined);
+  });
   await page.goto(`${server.origin}${path}`);
+  await page.waitForLoadState('networkidle'); // the page's own loading (data sources, schema, a saved query) is over
   return {
     page,
     seen,
@@ -61,15 +67,25 @@ export async function replaceSql(page: Page, sql: string): Promise<void> {
   await page.keyboard.insertText(sql);
 }
 
+/** Waits until the completion list is open on this option (not a list left from an earlier keystroke). */
+export async function completionSelected(page: Page, label: string): Promise<void> {
+  await page
+    .locator('.cm-tooltip-autocomplete li[aria-selected="true"] .cm-completionLabel', { hasText: new RegExp(`^${label}$`) })
+    .waitFor();
+}
+
 /** The address bar now: page.url() misses history.replaceState. */
 export async function currentUrl(page: Page): Promise<URL> {
   return new URL((await page.evaluate('window.location.href')) as string);
 }
 
+/** Runs with Ctrl+Enter and waits for that run (not an earlier one) to finish. */
 export async function runAndWait(page: Page): Promise<void> {
-  await page.locator('.cm-content').click();
+  const workbench = page.locator('[data-testid="workbench"]');
+  const before = Number(await workbench.getAttribute('data-runs'));
+  await page.locator('.cm-content').focus(); // a click could land on an open completion list
   await page.keyboard.press('ControlOrMeta+Enter');
-  await page.locator('[data-testid="run-summary"], [data-testid="run-error"]').first().waitFor();
+  await page.locator(`[data-testid="workbench"][data-runs="${before + 1}"]`).waitFor({ timeout: 60_000 });
 }
 
 /** No CSP violation, no request off the origin, no console error (but the listed HTTP statuses), no alert. */

@@ -6,9 +6,17 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { currentUrl, editorReady, expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
+import {
+  completionSelected,
+  currentUrl,
+  editorReady,
+  expectCleanPage,
+  openPage,
+  replaceSql,
+  runAndWait,
+} from './editor-support.js';
 
-describe.skipIf(!browserAvailable)('SQL editor (Chromium)', () => {
+describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   beforeAll(async () => {
@@ -28,10 +36,10 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', () => {
     await page.locator('.cm-content').click();
 
     await page.keyboard.type("SELECT date_trunc('day', jobs.crea");
-    await page.locator('.cm-tooltip-autocomplete').getByText('created_at', { exact: true }).waitFor();
+    await completionSelected(page, 'created_at');
     await page.keyboard.press('Enter');
     await page.keyboard.type(') AS day, count(*) AS jobs_created FROM jo');
-    await page.locator('.cm-tooltip-autocomplete').getByText('jobs', { exact: true }).waitFor();
+    await completionSelected(page, 'jobs');
     await page.keyboard.press('Enter');
     await page.keyboard.type(' GROUP BY 1 ORDER BY 1');
     expect(await page.locator('.cm-content').innerText()).toBe(
@@ -76,7 +84,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', () => {
 
     await replaceSql(page, 'select id, name from services where id < 4 order by id');
     await page.getByRole('button', { name: 'Format' }).click();
-    await page.waitForFunction("document.querySelector('.cm-content').textContent.startsWith('SELECT')");
+    await page.locator('.cm-line', { hasText: /^SELECT$/ }).waitFor();
     expect(await page.locator('.cm-line').allInnerTexts()).toEqual([
       'SELECT',
       '  id,',

@@ -23,6 +23,8 @@ export class RunState {
   failure = $state.raw<RunFailure | undefined>();
   plan = $state<string | undefined>();
   elapsedMs = $state(0);
+  /** Runs finished (done, failed or cancelled): lets tests and screen readers tell one run from the next. */
+  finished = $state(0);
   private runId: string | undefined;
   private controller: AbortController | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -63,6 +65,7 @@ export class RunState {
       if (this.runId === runId) {
         clearInterval(this.timer);
         this.elapsedMs = performance.now() - started;
+        this.finished++;
       }
     }
   }
