@@ -161,6 +161,31 @@ export async function getEvent(db: Kysely<Database>, seq: string) {
     .executeTakeFirst();
 }
 
+const RUN_OUTCOMES = ['run.finished', 'run.failed', 'run.cancelled'];
+
+/** How a saved query's runs ended, newest first. */
+export async function queryRunEvents(db: Kysely<Database>, queryId: string, limit: number, beforeSeq?: string) {
+  let query = db
+    .selectFrom('audit_events')
+    .select([
+      'seq',
+      'occurred_at',
+      'actor_user_id',
+      'actor_email',
+      'action',
+      'query_version',
+      'outcome',
+      'row_count',
+      'duration_ms',
+      'error_code',
+      sql<string | null>`params::text`.as('params'),
+    ])
+    .where('query_id', '=', queryId)
+    .where('action', 'in', RUN_OUTCOMES);
+  if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq);
+  return query.orderBy('seq', 'desc').limit(limit).execute();
+}
+
 export async function userIdsByEmail(db: Kysely<Database>, email: string): Promise<string[]> {
   const rows = await db
     .selectFrom('users')

@@ -6,7 +6,7 @@ import type { Database } from '../../schema/database.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
 import { AppError } from '../lib/errors.js';
 import { csvLine } from '../lib/csv.js';
-import { getEvent, listEvents, runsPerDay, userIdsByEmail, type AuditFilter } from './repository.js';
+import { getEvent, listEvents, queryRunEvents, runsPerDay, userIdsByEmail, type AuditFilter } from './repository.js';
 import type { AuditLog, VerifyResult } from './service.js';
 
 export const PAGE_SIZE = 50;
@@ -170,6 +170,32 @@ export class AuditReviewService {
       runs: Number(row.runs),
     }));
   }
+}
+
+/**
+ * A saved query's run history, for anyone who may read the query: `canRead` is the saved-queries
+ * service's own check (it answers 404 for a query the user may not see), run before anything is read.
+ */
+export async function queryRunHistory(
+  db: Kysely<Database>,
+  canRead: () => Promise<unknown>,
+  queryId: string,
+  beforeSeq?: string,
+) {
+  await canRead();
+  const rows = await queryRunEvents(db, queryId, PAGE_SIZE + 1, beforeSeq);
+  const page = rows.slice(0, PAGE_SIZE).map((row) => ({
+    seq: row.seq,
+    occurredAt: row.occurred_at.toISOString(),
+    actor: { id: row.actor_user_id, email: row.actor_email },
+    outcome: row.action === 'run.finished' ? 'ok' : row.action === 'run.failed' ? 'error' : 'cancelled',
+    version: row.query_version,
+    rowCount: row.row_count,
+    durationMs: row.duration_ms,
+    errorCode: row.error_code,
+    params: row.params === null ? null : (JSON.parse(row.params) as unknown),
+  }));
+  return { runs: page, nextCursor: rows.length > PAGE_SIZE ? page.at(-1)!.seq : null };
 }
 
 /** The filter as plain JSON for the audit record. */

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
 import type { AuditFilter } from './repository.js';
-import type { AuditReviewService } from './review.service.js';
+import { queryRunHistory, type AuditReviewService } from './review.service.js';
 
 const Digits = Type.String({ pattern: '^[0-9]{1,19}$' });
 
@@ -139,6 +139,20 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
     async (request) => {
       const { days, actor } = request.query as { days?: number; actor?: string };
       return { days: await review.activity(currentUser(request), days ?? 30, actor) };
+    },
+  );
+
+  // Not admin-only: whoever may read the saved query sees how its runs went (the queries service decides).
+  app.get(
+    '/api/queries/:id/runs',
+    {
+      preHandler: requireRole('viewer'),
+      schema: { params: Type.Object({ id: Digits }), querystring: Type.Object({ cursor: Type.Optional(Digits) }) },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const user = currentUser(request);
+      return queryRunHistory(app.toolsDb, () => app.queries.get(user, id), id, (request.query as { cursor?: string }).cursor);
     },
   );
 
