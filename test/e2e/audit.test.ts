@@ -1,0 +1,121 @@
+// The audit review page in Chromium (issue #7): an admin filters by a user, opens a run and opens it as a
+// new query; payloads render as text.
+import { mkdir } from 'node:fs/promises';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn, type SignedIn } from '../support/auth.js';
+import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let admin: SignedIn;
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    admin = await signIn(server, 'admin', { name: 'Ada Auditor', email: 'ada@example.com' });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('filters by a user, opens a run, and opens it as a new query', { timeout: 60_000 }, async () => {
+    const dev = await signIn(server, 'editor', { email: 'dev@example.com' });
+    const other = await signIn(server, 'editor', { email: 'other@example.com' });
+    const runSql = "select service_id, count(*) from notifications\nwhere created_at > now() - interval '7 days'\ngroup by 1";
+    const actor = { id: dev.user.id, email: dev.user.email };
+    await server.app.audit.record({ action: 'run.started', actor, dataSource: 'main', sql: runSql, params: {} });
+    await server.app.audit.record({
+      action: 'run.finished',
+      actor,
+      dataSource: 'main',
+      sql: runSql,
+      outcome: 'ok',
+      rowCount: 40,
+      durationMs: 12,
+    });
+    await server.app.audit.record({
+      action: 'run.failed',
+      actor: { id: other.user.id, email: other.user.email },
+      dataSource: 'main',
+      sql: '<img src=x onerror=alert(1)>',
+      outcome: 'error',
+      errorCode: 'syntax_error',
+    });
+
+    const [name, value] = admin.cookie.split('=') as [string, string];
+    const context = await browser.newContext();
+    await context.addCookies([{ name, value, url: server.origin }]);
+    const page = await context.newPage();
+    const seen = watchPage(page, server.origin);
+    page.on('dialog', () => {
+      throw new Error('a dialog opened: a payload ran as script');
+    });
+
+    await page.goto(`${server.origin}/admin/audit`);
+    await page
+      .getByTestId('integrity')
+      .getByText(/Verified up to event/)
+      .waitFor();
+    await page.getByRole('cell', { name: '<img src=x onerror=alert(1)>' }).waitFor(); // shown as text
+
+    await page.getByLabel('Who').fill('dev@example.com');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/actor=dev%40example.com/);
+    const events = page.getByRole('table', { name: 'Audit events' });
+    await expect.poll(async () => events.locator('tbody tr').count()).toBe(2);
+    await mkdir('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/audit-filtered.png', fullPage: true });
+
+    await page
+      .getByRole('row', { name: /run\.finished/ })
+      .getByRole('button', { name: /Open event/ })
+      .click();
+    const drawer = page.getByRole('complementary', { name: /Audit event/ });
+    await drawer.getByTestId('audit-sql').waitFor();
+    expect(await drawer.getByTestId('audit-sql').textContent()).toBe(runSql);
+    await page.screenshot({ path: 'test-results/audit-drawer.png' });
+
+    await drawer.getByRole('button', { name: 'Open as a new query' }).click();
+    await page.waitForURL(`${server.origin}/queries/new`);
+    await expect.poll(async () => page.locator('body').innerText(), { timeout: 10_000 }).toContain('group by 1');
+    expect(seen.cspViolations).toEqual([]);
+    expect(seen.foreignRequests).toEqual([]);
+
+    // Reading the log was itself recorded.
+    const reads = await server.app.toolsDb
+      .selectFrom('audit_events')
+      .select('action')
+      .where('actor_user_id', '=', admin.user.id)
+      .execute();
+    expect(reads.map((r) => r.action)).toEqual(expect.arrayContaining(['audit.read']));
+    await context.close();
+  });
+
+  it('shows a running query to the admin, who cancels it', { timeout: 60_000 }, async () => {
+    const dev = await signIn(server, 'editor', { email: 'sleepy@example.com' });
+    const slowRun = fetch(`${server.origin}/api/runs`, {
+      method: 'POST',
+      headers: { cookie: dev.cookie, 'content-type': 'application/json', origin: server.origin },
+      body: JSON.stringify({ dataSource: 'main', sql: 'select pg_sleep(30)', params: {} }),
+    });
+    const [name, value] = admin.cookie.split('=') as [string, string];
+    const context = await browser.newContext();
+    await context.addCookies([{ name, value, url: server.origin }]);
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/admin/audit`);
+    const running = page.getByRole('table', { name: 'Running queries' });
+    await running.getByRole('cell', { name: 'sleepy@example.com' }).waitFor({ timeout: 15_000 });
+    expect(await running.getByRole('cell', { name: /select pg_sleep\(30\)/ }).count()).toBe(1);
+    await page.screenshot({ path: 'test-results/audit-running.png' });
+    const started = Date.now();
+    await running.getByRole('button', { name: 'Cancel' }).click();
+    const response = await slowRun;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect((await response.json()).error.code).toMatch(/cancel/);
+    await page.getByText('No queries are running.').waitFor({ timeout: 10_000 });
+    await context.close();
+  });
+});
