@@ -1,10 +1,8 @@
 // Audit review (issue #7): admin-only API, filters and keyset pagination, CSV, verification with
 // checkpoints, retention round trip and external anchors, on a real PostgreSQL.
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareWithAnchors, currentAnchor, parseAnchors } from '../server/audit/anchor.js';
 import { applyRetention, verifyExportFile } from '../server/audit/retention.js';
@@ -13,8 +11,7 @@ import { connectToolsDb, type ToolsDb } from '../server/db/tools-db.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { signIn, type SignedIn } from './support/auth.js';
 import { adminQuery } from './support/databases.js';
-
-const run = promisify(execFile);
+import { operatorEnv, runOperatorCli } from './support/operator.js';
 
 describe('audit review API', () => {
   let t: TestApp;
@@ -183,7 +180,7 @@ describe('audit review API', () => {
     expect(res.headers['content-disposition']).toMatch(/attachment; filename="porthole-audit-.*\.csv"/);
     const lines = res.body.split('\r\n');
     expect(lines[0]).toBe(
-      'seq,occurred_at,actor_id,actor_email,action,data_source,query_id,query_version,outcome,row_count,duration_ms,error_code,sql',
+      'seq,occurred_at,actor_user_id,actor_email,action,data_source,query_id,query_version,outcome,row_count,duration_ms,error_code,sql',
     );
     expect(lines[1]).toMatch(/^\d+,[^,]+,9400,csv@example.com,run.finished,,,,ok,1,,,$/);
     expect(res.body).toContain('"select 1, ""quoted""\nfrom t -- comma, here"');
@@ -289,20 +286,7 @@ describe('retention and anchors', () => {
     const total = (await log.verify({ full: true })).events;
     const anchorFile = path.join(outDir, 'anchors.jsonl');
     await writeFile(anchorFile, `${JSON.stringify(await currentAnchor(t.app.toolsDb))}\n`);
-    const env = {
-      ...process.env,
-      TOOLS_DATABASE_URL: t.tools.appUrl,
-      MAIN_DATABASE_URL: t.tools.appUrl,
-      SESSION_SECRET: 'Zq3vN8xK1pR7tY4wB6mC9dF2gH5jL0sA',
-      OIDC_ISSUER_URL: 'https://login.example.com',
-      OIDC_CLIENT_ID: 'x',
-      OIDC_CLIENT_SECRET: 'y',
-    };
-    const cli = (args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'server/cli/audit-verify.ts', ...args], { env }).then(
-        ({ stdout }) => ({ code: 0, stdout }),
-        (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
-      );
+    const cli = (args: string[]) => runOperatorCli('audit-verify', args, operatorEnv(t.tools.appUrl));
     expect(await cli(['--anchor', anchorFile])).toMatchObject({
       code: 0,
       stdout: `anchors: 1 matched, 0 older than retention (${anchorFile})\nok: ${total} events, head ${rewritten}\n`,
@@ -333,21 +317,7 @@ describe('retention and anchors', () => {
   });
 
   it('refuses to run retention without owner credentials', async () => {
-    const env = {
-      ...process.env,
-      TOOLS_DATABASE_URL: t.tools.appUrl,
-      MAIN_DATABASE_URL: t.tools.appUrl,
-      SESSION_SECRET: 'Zq3vN8xK1pR7tY4wB6mC9dF2gH5jL0sA',
-      OIDC_ISSUER_URL: 'https://login.example.com',
-      OIDC_CLIENT_ID: 'x',
-      OIDC_CLIENT_SECRET: 'y',
-    };
-    const result = await run(process.execPath, ['--import', 'tsx', 'server/cli/audit-retention.ts', '--days', '30'], {
-      env,
-    }).then(
-      () => ({ code: 0, stderr: '' }),
-      (error: { code: number; stderr: string }) => error,
-    );
+    const result = await runOperatorCli('audit-retention', ['--days', '30'], operatorEnv(t.tools.appUrl));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/owner credentials: set TOOLS_MIGRATION_URL/);
   });

@@ -1,26 +1,11 @@
 // The audit log's guarantees (THREATS.md 41-42), checked as the serving role on a real PostgreSQL.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalText, CHAIN_COLUMNS_SQL, type ChainRow } from '../server/audit/chain.js';
 import { AuditLog } from '../server/audit/service.js';
 import { connectToolsDb, type ToolsDb } from '../server/db/tools-db.js';
-import { TEST_SESSION_SECRET } from './support/app.js';
 import { createToolsDatabase, type TestToolsDatabase } from './support/databases.js';
-
-const run = promisify(execFile);
-
-/** The environment an operator would run `npm run audit:verify` with, pointed at the test tools DB. */
-const cliEnv = (toolsUrl: string) => ({
-  ...process.env,
-  TOOLS_DATABASE_URL: toolsUrl,
-  MAIN_DATABASE_URL: toolsUrl,
-  SESSION_SECRET: TEST_SESSION_SECRET,
-  OIDC_ISSUER_URL: 'https://login.example.com',
-  OIDC_CLIENT_ID: 'porthole',
-  OIDC_CLIENT_SECRET: 'unused',
-});
+import { operatorEnv, runOperatorCli } from './support/operator.js';
 
 async function queryAs(url: string, text: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
@@ -140,12 +125,7 @@ describe('audit log', () => {
     expect(result).toMatchObject({ ok: false, firstBadSeq: '2', events: 1 });
     expect(result.problem).toMatch(/changed after it was written/);
 
-    const cli = await run(process.execPath, ['--import', 'tsx', 'server/cli/audit-verify.ts'], {
-      env: cliEnv(tools.appUrl),
-    }).then(
-      () => ({ code: 0, stdout: '' }),
-      (error: { code: number; stdout: string }) => error,
-    );
+    const cli = await runOperatorCli('audit-verify', [], operatorEnv(tools.appUrl));
     expect(cli.code).toBe(1);
     expect(cli.stdout).toMatch(/^FAILED at seq 2: /);
   });
@@ -187,10 +167,8 @@ describe('audit:verify command', () => {
     const own = connectToolsDb(tools.appUrl, { max: 1 });
     try {
       await new AuditLog(own.db).record({ action: 'system.started' });
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/cli/audit-verify.ts'], {
-        env: cliEnv(tools.appUrl),
-      });
-      expect(stdout).toBe('ok: 1 events, head 1\n');
+      const { code, stdout } = await runOperatorCli('audit-verify', [], operatorEnv(tools.appUrl));
+      expect({ code, stdout }).toEqual({ code: 0, stdout: 'ok: 1 events, head 1\n' });
     } finally {
       await own.close();
       await tools.drop();

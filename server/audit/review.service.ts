@@ -6,7 +6,15 @@ import type { Database } from '../../schema/database.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
 import { AppError } from '../lib/errors.js';
 import { csvLine } from '../lib/csv.js';
-import { getEvent, listEvents, queryRunEvents, runsPerDay, userIdsByEmail, type AuditFilter } from './repository.js';
+import {
+  getEvent,
+  LIST_COLUMNS,
+  listEvents,
+  queryRunEvents,
+  runsPerDay,
+  userIdsByEmail,
+  type AuditFilter,
+} from './repository.js';
 import type { AuditLog, VerifyResult } from './service.js';
 
 export const PAGE_SIZE = 50;
@@ -46,21 +54,7 @@ function toItem(row: ListRow): AuditListItem {
   };
 }
 
-const CSV_HEADER = [
-  'seq',
-  'occurred_at',
-  'actor_id',
-  'actor_email',
-  'action',
-  'data_source',
-  'query_id',
-  'query_version',
-  'outcome',
-  'row_count',
-  'duration_ms',
-  'error_code',
-  'sql',
-];
+const CSV_HEADER = [...LIST_COLUMNS, 'sql'];
 
 export class AuditReviewService {
   constructor(private readonly deps: { db: Kysely<Database>; audit: AuditLog }) {}
@@ -129,25 +123,7 @@ export class AuditReviewService {
       let beforeSeq = filter.beforeSeq;
       for (;;) {
         const rows = await listEvents(db, { ...filter, beforeSeq }, CSV_BATCH, { fullSql: true });
-        yield rows
-          .map((row) =>
-            csvLine([
-              row.seq,
-              row.occurred_at.toISOString(),
-              row.actor_user_id,
-              row.actor_email,
-              row.action,
-              row.data_source,
-              row.query_id,
-              row.query_version,
-              row.outcome,
-              row.row_count,
-              row.duration_ms,
-              row.error_code,
-              row.sql_preview,
-            ]),
-          )
-          .join('');
+        yield rows.map((row) => csvLine([...LIST_COLUMNS.map((column) => row[column]), row.sql_preview])).join('');
         if (rows.length < CSV_BATCH) return;
         beforeSeq = rows.at(-1)!.seq;
       }
