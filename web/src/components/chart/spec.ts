@@ -19,6 +19,8 @@ export interface SpecOptions {
   colors: ChartColors;
   /** Points drawn: small lines get point markers. */
   pointCount?: number;
+  /** Distinct x values, for category axes: labels stay level while they fit. */
+  categories?: number;
 }
 
 export type VegaLiteSpec = Record<string, unknown>;
@@ -43,11 +45,20 @@ function valueTitle(plan: ChartPlan, columns: ResultColumn[]): string {
   return plan.aggregate === 'none' ? name : plan.aggregate === 'count' ? 'Count' : `${plan.aggregate} of ${name}`;
 }
 
-function encodingFor(plan: ChartPlan, columns: ResultColumn[]): Encoding {
+/** Level labels when each category has room for one, slanted otherwise. */
+function categoryAxis(options: SpecOptions): Record<string, unknown> {
+  const room = options.width / Math.max(1, options.categories ?? 1);
+  return room >= 80 ? { labelAngle: 0, labelLimit: Math.floor(room - 8) } : { labelAngle: -40, labelLimit: 140 };
+}
+
+function encodingFor(plan: ChartPlan, columns: ResultColumn[], options: SpecOptions): Encoding {
   const x = columns[plan.x]!;
   const split = plan.color !== undefined || plan.y.length > 1;
   const xEncoding: Record<string, unknown> = { field: 'x', type: xType(x), title: x.name };
-  if (xEncoding.type === 'nominal') xEncoding.sort = null;
+  if (xEncoding.type === 'nominal') {
+    xEncoding.sort = null;
+    xEncoding.axis = categoryAxis(options);
+  }
   const y = { field: 'y', type: 'quantitative', title: valueTitle(plan, columns) };
   const tooltip: Array<Record<string, unknown>> = [
     {
@@ -76,7 +87,7 @@ function markFor(plan: ChartPlan, pointCount: number): Record<string, unknown> {
     case 'scatter':
       return { type: 'point', filled: true, opacity: 0.7 };
     default:
-      return { type: 'bar' };
+      return { type: 'bar', width: { band: 0.8 } };
   }
 }
 
@@ -121,7 +132,7 @@ export function buildSpec(plan: ChartPlan, columns: ResultColumn[], options: Spe
     return spec;
   }
 
-  const encoding = encodingFor(plan, columns);
+  const encoding = encodingFor(plan, columns, options);
   const main = { mark: markFor(plan, options.pointCount ?? Infinity), encoding };
   if (plan.target === undefined) return { ...spec, ...main };
   const goal = {
