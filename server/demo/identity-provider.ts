@@ -107,6 +107,8 @@ function configuration(options: DemoProviderOptions, users: DemoUser[]): Configu
     jwks: { keys: [privateKey.export({ format: 'jwk' }) as never] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
+    // Explicit lifetimes (seconds), short as befits a demo; oidc-provider warns about its defaults.
+    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600 },
     scopes: ['openid', 'email', 'profile', 'groups'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
     // Put the scope's claims in the ID token, which is what Porthole reads (as Entra ID, Okta and Cognito can).
