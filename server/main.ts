@@ -2,6 +2,7 @@
 // migrate, listen, and shut everything down cleanly on SIGINT/SIGTERM.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { readDataSourcesFile } from './data-sources/config-file.js';
 import { createDataSourceRegistry } from './data-sources/registry.js';
 import { migrateToolsDb } from './db/migrate.js';
 import { connectToolsDb } from './db/tools-db.js';
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
+    // DATA_SOURCES_FILE is checked now, so its problems stop the start before anything is running.
+    if (config.dataSourcesFile) readDataSourcesFile(config.dataSourcesFile);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

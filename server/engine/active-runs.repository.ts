@@ -43,33 +43,16 @@ export interface ActiveRun {
 export async function registerActiveRun(db: Kysely<Database>, run: NewActiveRun, perUserCap: number): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtextextended(${'porthole.active_runs:' + run.userId}, 0))`.execute(trx);
-    const { count } = await trx
-      .selectFrom('active_runs')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('user_id', '=', run.userId)
-      .where('expires_at', '>', sql<Date>`now()`)
-      .executeTakeFirstOrThrow();
-    if (Number(count) >= perUserCap) return false;
-    await trx
-      .insertInto('active_runs')
-      .values({
-        id: run.id,
-        user_id: run.userId,
-        user_email: run.userEmail,
-        data_source: run.dataSource,
-        query_id: run.queryId ?? null,
-        query_version: run.queryVersion ?? null,
-        sql: run.sql,
-        format: run.format,
-        task_id: run.taskId,
-        backend_host: run.backend.host,
-        backend_port: run.backend.port,
-        backend_pid: run.backend.pid,
-        backend_key: run.backend.secretKey,
-        expires_at: sql<Date>`now() + make_interval(secs => ${run.ttlMs / 1000})`,
-      })
-      .execute();
-    return true;
+    // A statement of its own after the lock: its snapshot sees every run committed before the lock was ours.
+    const inserted = await sql<{ id: string }>`
+      insert into active_runs (id, user_id, user_email, data_source, query_id, query_version, sql, format, task_id,
+                               backend_host, backend_port, backend_pid, backend_key, expires_at)
+      select ${run.id}, ${run.userId}, ${run.userEmail}, ${run.dataSource}, ${run.queryId ?? null}, ${run.queryVersion ?? null},
+             ${run.sql}, ${run.format}, ${run.taskId}, ${run.backend.host}, ${run.backend.port}, ${run.backend.pid},
+             ${run.backend.secretKey}, now() + make_interval(secs => ${run.ttlMs / 1000})
+      where (select count(*) from active_runs where user_id = ${run.userId} and expires_at > now()) < ${perUserCap}
+      returning id`.execute(trx);
+    return inserted.rows.length === 1;
   });
 }
 

@@ -14,6 +14,8 @@ export class RunConnection {
   /** A cancel request went out or the socket was cut: the connection is not reused. */
   private tainted = false;
   private released = false;
+  private wasReset = false;
+  private resetError?: Error;
   /** Set when the connection failed under us (socket error), so release() destroys it. */
   private lostError?: Error;
   private readonly onError = (error: Error) => (this.lostError ??= error);
@@ -87,24 +89,39 @@ export class RunConnection {
   }
 
   /**
-   * ROLLBACK + DISCARD ALL and back to the pool, or destroy the connection if anything is doubtful.
-   * `unused`: nothing was sent on it (the run was refused before it began), so no reset is needed.
+   * ROLLBACK + DISCARD ALL, so nothing a query did survives. Failures are remembered: giveBack() then
+   * destroys the connection. Skipped for a tainted connection, which is never reused anyway.
    */
-  async release(options: { unused?: boolean } = {}): Promise<void> {
+  async reset(): Promise<void> {
+    if (this.wasReset || this.tainted || this.lostError) return;
+    this.wasReset = true;
+    try {
+      await this.client.query('rollback');
+      await this.client.query('discard all');
+    } catch (error) {
+      this.resetError = error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  /**
+   * Back to the pool after reset(), or destroyed if anything is doubtful (cancel sent, socket lost,
+   * reset failed or never done). `unused`: nothing was sent on it, so no reset is needed.
+   */
+  giveBack(options: { unused?: boolean } = {}): void {
     if (this.released) return;
     this.released = true;
-    let failure: Error | undefined = this.lostError ?? (this.tainted ? new Error('cancelled run') : undefined);
-    if (!failure && !options.unused) {
-      try {
-        await this.client.query('rollback');
-        await this.client.query('discard all');
-      } catch (error) {
-        failure = error instanceof Error ? error : new Error(String(error));
-      }
-    }
-    failure ??= this.lostError;
+    const failure: Error | undefined =
+      this.lostError ??
+      this.resetError ??
+      (this.tainted ? new Error('cancelled run') : !this.wasReset && !options.unused ? new Error('not reset') : undefined);
     this.client.removeListener('error', this.onError);
     if (failure) this.client.on('error', () => undefined); // a destroyed client may still report its socket closing
     this.client.release(failure ?? undefined);
+  }
+
+  /** reset() then giveBack(). */
+  async release(options: { unused?: boolean } = {}): Promise<void> {
+    if (!options.unused) await this.reset();
+    this.giveBack(options);
   }
 }

@@ -275,7 +275,12 @@ export class RunService {
         });
         const deadline = setTimeout(() => run.cancel('timeout'), plan.timeoutMs + WATCHDOG_MARGIN_MS);
         let result: WorkResult;
+        let began: Promise<void> | undefined;
         try {
+          // BEGIN travels while the run is registered and recorded; the query itself waits for both, so
+          // run.started is committed before anything the user wrote reaches the database.
+          began = connection.begin(plan.timeoutMs);
+          began.catch(() => undefined);
           await this.register(plan, user, connection);
           registered = true;
           await this.audit.record({
@@ -285,21 +290,23 @@ export class RunService {
             params: plan.params,
             details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
           });
+          await began;
           run.check();
           execution = new Execution(connection, plan.prepared);
-          await connection.begin(plan.timeoutMs);
           run.execution = execution;
-          run.check();
           result = await work(execution);
         } finally {
           clearTimeout(deadline);
+          await began?.catch(() => undefined);
           // The row goes before the connection does (see removeActiveRun); a cancel requested from
           // another task means a cancel request may still arrive, so that connection is not reused.
-          if (registered) {
-            removed = await removeActiveRun(this.db, plan.id).catch(() => ({ cancelRequested: true, cancelledBy: null }));
-            if (removed?.cancelRequested) connection.taint();
-          }
-          await connection.release({ unused: !registered });
+          const removal = registered
+            ? removeActiveRun(this.db, plan.id).catch(() => ({ cancelRequested: true, cancelledBy: null }))
+            : undefined;
+          await Promise.all([connection.reset(), removal]);
+          removed = await removal;
+          if (removed?.cancelRequested) connection.taint();
+          connection.giveBack();
           leave();
         }
         const durationMs = elapsed();
