@@ -30,5 +30,7 @@ if (problems.length) {
   process.exit(1);
 }
 
-const entry = path.resolve(import.meta.dirname, process.argv[2] ?? 'dist/server/main.js');
+// The script sees the arguments after its own name, as if it had been started directly.
+const [script] = process.argv.splice(2, 1);
+const entry = path.resolve(import.meta.dirname, script ?? 'dist/server/main.js');
 await import(pathToFileURL(entry).href);
