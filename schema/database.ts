@@ -114,6 +114,8 @@ export interface QueriesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   search_document: ColumnType<string, never, string>;
   search_text: ColumnType<string, never, string>;
+  /** Name, tags, description and owner only: what typo-tolerant (trigram) matching looks at. */
+  search_words: ColumnType<string, never, string>;
 }
 
 /** One save of a query; rows never change (a trigger refuses UPDATE). */

@@ -199,7 +199,8 @@ export async function refreshSearch(db: Kysely<Database>, queryId: string): Prom
         setweight(to_tsvector('english', v.description), 'C') ||
         setweight(to_tsvector('simple', concat_ws(' ', o.name, o.email)), 'C') ||
         setweight(to_tsvector('simple', v.sql), 'D'),
-      search_text = lower(concat_ws(' ', v.name, array_to_string(v.tags, ' '), v.description, o.name, o.email, v.sql))
+      search_text = lower(concat_ws(' ', v.name, array_to_string(v.tags, ' '), v.description, o.name, o.email, v.sql)),
+      search_words = lower(concat_ws(' ', v.name, array_to_string(v.tags, ' '), v.description, o.name))
     from query_versions v, users o
     where q.id = ${queryId} and v.query_id = q.id and v.version = q.current_version and o.id = q.owner_id`.execute(db);
 }
