@@ -29,6 +29,7 @@ describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', () => 
     const [cookieName, value] = cookie.split('=') as [string, string];
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     await context.addCookies([{ name: cookieName, value, url: server.origin }]);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.origin });
     await context.addInitScript(`
       window.__csp = [];
       document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
@@ -71,6 +72,9 @@ describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', () => 
     await alice.page.getByTestId('save-status').getByText('Saved.').waitFor();
     const link = await location(alice.page);
     const queryId = /\/queries\/(\d+)-/.exec(link.pathname)![1]!;
+    await alice.page.getByRole('button', { name: 'Copy link' }).click();
+    await alice.page.getByTestId('save-status').getByText('Link copied, with the variable values.').waitFor();
+    expect(await alice.page.evaluate('navigator.clipboard.readText()')).toBe(link.href);
     await alice.page.screenshot({ path: 'test-results/queries-saved.png', fullPage: true });
 
     // Bob opens the shared link: the same variable value, the same result, without pressing Run.
@@ -165,6 +169,7 @@ describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', () => 
     expect(await resultRows(viewer.page)).toHaveLength(2); // header + one row, run by id on open
     expect(await viewer.page.getByRole('button', { name: 'Save', exact: true }).count()).toBe(0);
     expect(await viewer.page.getByRole('button', { name: 'Fork' }).count()).toBe(0);
+    await viewer.page.screenshot({ path: 'test-results/queries-viewer.png' });
 
     const editor = await open('Eve Editor', bounces.url);
     await typeSql(editor.page, 'select 42 as answer');
