@@ -67,11 +67,16 @@ export async function replaceSql(page: Page, sql: string): Promise<void> {
   await page.keyboard.insertText(sql);
 }
 
-/** Waits until the completion list is open on this option (not a list left from an earlier keystroke). */
-export async function completionSelected(page: Page, label: string): Promise<void> {
+/**
+ * Waits until the completion list offers this option for what was typed last (`typed` is the matched
+ * part): a list left from an earlier keystroke would make Enter insert a line break instead.
+ */
+export async function completionSelected(page: Page, label: string, typed: string): Promise<void> {
   await page
     .locator('.cm-tooltip-autocomplete li[aria-selected="true"] .cm-completionLabel', { hasText: new RegExp(`^${label}$`) })
+    .locator('.cm-completionMatchedText', { hasText: new RegExp(`^${typed}$`) })
     .waitFor();
+  await page.waitForTimeout(200); // CodeMirror settles a completion update after its debounce
 }
 
 /** The address bar now: page.url() misses history.replaceState. */

@@ -36,10 +36,10 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
     await page.locator('.cm-content').click();
 
     await page.keyboard.type("SELECT date_trunc('day', jobs.crea");
-    await completionSelected(page, 'created_at');
+    await completionSelected(page, 'created_at', 'crea');
     await page.keyboard.press('Enter');
     await page.keyboard.type(') AS day, count(*) AS jobs_created FROM jo');
-    await completionSelected(page, 'jobs');
+    await completionSelected(page, 'jobs', 'jo');
     await page.keyboard.press('Enter');
     await page.keyboard.type(' GROUP BY 1 ORDER BY 1');
     expect(await page.locator('.cm-content').innerText()).toBe(
@@ -132,6 +132,37 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
     await expectCleanPage(editor);
     await expectCleanPage(again);
     await again.close();
+    await editor.close();
+  });
+
+  it('switches to dark and back, remembers the choice, and lists the shortcuts on "?"', async () => {
+    const editor = await openPage(browser, server, '/queries/new', { colorScheme: 'light' });
+    const { page } = editor;
+    await editorReady(page);
+    const theme = () => page.locator('html').getAttribute('data-theme');
+    const toggle = page.getByTestId('theme-toggle');
+    expect(await theme()).toBeNull(); // following the system
+    await toggle.click();
+    expect(await theme()).toBe('dark');
+    await page.reload();
+    await editorReady(page);
+    expect(await theme()).toBe('dark');
+    await page.getByTestId('theme-toggle').click();
+    expect(await theme()).toBe('light');
+    await page.getByTestId('theme-toggle').click();
+    expect(await theme()).toBeNull();
+
+    await page.locator('h1, header').first().click();
+    await page.keyboard.press('?');
+    const help = page.getByTestId('shortcut-help');
+    await help.getByRole('heading', { name: 'Keyboard shortcuts' }).waitFor();
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    // Typing "?" in the editor types it.
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('select 1 as "?"');
+    expect(await help.isVisible()).toBe(false);
+    await expectCleanPage(editor);
     await editor.close();
   });
 });

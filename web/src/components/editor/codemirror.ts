@@ -104,6 +104,7 @@ export function createSqlEditor(parent: HTMLElement, options: EditorOptions): Sq
     return true;
   };
   let hasError = false;
+  let currentSchema = options.schema;
 
   const view = new EditorView({
     parent,
@@ -151,6 +152,9 @@ export function createSqlEditor(parent: HTMLElement, options: EditorOptions): Sq
       if (doc !== view.state.doc.toString()) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } });
     },
     setSchema(schema) {
+      // Reconfiguring closes an open completion list: only do it when the schema really changed.
+      if (schema === currentSchema) return;
+      currentSchema = schema;
       view.dispatch({ effects: languageSlot.reconfigure(language(schema)) });
     },
     insert(text) {
