@@ -93,6 +93,34 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
     await context.close();
   });
 
+  it("lists a saved query's runs on its page", { timeout: 60_000 }, async () => {
+    const owner = await signIn(server, 'editor', { email: 'runner@example.com' });
+    const headers = { cookie: owner.cookie, 'content-type': 'application/json', origin: server.origin };
+    const created = await fetch(`${server.origin}/api/queries`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'Services count', sql: 'select count(*) as services from services', dataSource: 'main' }),
+    });
+    const query = (await created.json()) as { id: string };
+    const ran = await fetch(`${server.origin}/api/runs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ queryId: query.id, params: {} }),
+    });
+    expect(ran.status).toBe(200);
+
+    const [name, value] = owner.cookie.split('=') as [string, string];
+    const context = await browser.newContext();
+    await context.addCookies([{ name, value, url: server.origin }]);
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/queries/${query.id}`);
+    const runs = page.getByTestId('query-runs');
+    await runs.getByText('runner@example.com · v1').first().waitFor({ timeout: 15_000 });
+    expect(await runs.getByText(/^1 row ·/).count()).toBeGreaterThanOrEqual(1);
+    await page.screenshot({ path: 'test-results/query-runs.png', fullPage: true });
+    await context.close();
+  });
+
   it('shows a running query to the admin, who cancels it', { timeout: 60_000 }, async () => {
     const dev = await signIn(server, 'editor', { email: 'sleepy@example.com' });
     const slowRun = fetch(`${server.origin}/api/runs`, {
