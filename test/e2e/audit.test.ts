@@ -142,7 +142,7 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
     const response = await slowRun;
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(response.status).toBeGreaterThanOrEqual(400);
-    expect((await response.json()).error.code).toMatch(/cancel/);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toMatch(/cancel/);
     await page.getByText('No queries are running.').waitFor({ timeout: 10_000 });
     await context.close();
   });
