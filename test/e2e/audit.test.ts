@@ -117,6 +117,8 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
     const runs = page.getByTestId('query-runs');
     await runs.getByText('runner@example.com · v1').first().waitFor({ timeout: 15_000 });
     expect(await runs.getByText(/^1 row ·/).count()).toBeGreaterThanOrEqual(1);
+    // Opening the permalink ran the query again: the list reloads when that run ends.
+    await expect.poll(async () => runs.locator('li').count(), { timeout: 15_000 }).toBe(2);
     await page.screenshot({ path: 'test-results/query-runs.png', fullPage: true });
     await context.close();
   });
