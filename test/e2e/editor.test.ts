@@ -165,4 +165,27 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
     await expectCleanPage(editor);
     await editor.close();
   });
+
+  it('shows the elapsed time, cancels a running query, and explains a query', async () => {
+    const editor = await openPage(browser, server, '/queries/new');
+    const { page } = editor;
+    await replaceSql(page, 'select pg_sleep(20), 1 as n');
+    await page.locator('.cm-content').focus();
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page
+      .getByTestId('elapsed')
+      .filter({ hasText: /Running… [1-9]\.\d s/ })
+      .waitFor();
+    await page.getByTestId('cancel').click();
+    await page.getByText(/^Cancelled after \d+\.\d s$/).waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('run').isEnabled()).toBe(true);
+
+    await replaceSql(page, "select * from jobs where job_status = 'finished'");
+    await page.getByRole('button', { name: 'Explain' }).click();
+    const plan = page.getByTestId('plan');
+    await plan.waitFor();
+    expect(await plan.locator('pre').innerText()).toMatch(/Seq Scan on jobs|Index Scan/);
+    await expectCleanPage(editor, { allowHttpErrors: [409] });
+    await editor.close();
+  });
 });
