@@ -66,4 +66,30 @@ describe.skipIf(!browserAvailable)('saved chart settings (Chromium)', { timeout:
     await expectCleanPage(editor);
     await editor.close();
   });
+
+  it('lets a viewer run a saved query and see its chart, with the SQL read-only', async () => {
+    const owner = await signIn(server, 'editor');
+    const response = await fetch(`${server.origin}/api/queries`, {
+      method: 'POST',
+      headers: jsonHeaders(owner, server),
+      body: JSON.stringify({
+        name: 'Jobs per day',
+        dataSource: 'main',
+        sql: "select date_trunc('day', created_at) as day, count(*) as jobs from jobs group by 1 order by 1",
+        chart: { version: 1, type: 'area' },
+      }),
+    });
+    const created = (await response.json()) as { url: string };
+    const viewer = await openPage(browser, server, created.url, { role: 'viewer' });
+    const { page } = viewer;
+    const chart = page.locator('[data-testid="chart"][data-status="drawn"][data-type="area"]');
+    await chart.waitFor();
+    expect(await chart.locator('svg .mark-area path').count()).toBe(1);
+    expect(await page.getByTestId('schema-panel').count()).toBe(0);
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('drop table jobs; ');
+    expect(await page.locator('.cm-content').innerText()).toMatch(/^select date_trunc/);
+    await expectCleanPage(viewer);
+    await viewer.close();
+  });
 });

@@ -27,6 +27,8 @@ export interface EditorOptions {
   onrun: (target: RunTarget) => void;
   onformat: () => void;
   onchange: (doc: string) => void;
+  /** Viewers read the SQL of a saved query; they cannot send their own. */
+  readonly?: boolean;
 }
 
 export interface SqlEditorHandle {
@@ -112,6 +114,7 @@ export function createSqlEditor(parent: HTMLElement, options: EditorOptions): Sq
       doc: options.doc,
       extensions: [
         EditorView.cspNonce.of(styleNonce()),
+        EditorState.readOnly.of(options.readonly ?? false),
         lineNumbers(),
         highlightActiveLineGutter(),
         history(),
