@@ -1,13 +1,14 @@
 // Builds the web app into dist/web. With --if-stale it skips the build when nothing it depends on has
 // changed since the last one, so a second `npm start` starts in seconds.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const stampFile = path.join(root, 'dist', 'web', '.source-hash');
+const outDir = path.join(root, 'dist', 'web');
+const stampFile = path.join(outDir, '.source-hash');
 
 function* files(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -33,6 +34,13 @@ if (process.argv.includes('--if-stale') && existsSync(stampFile) && readFileSync
   console.log('porthole: web app is up to date');
 } else {
   console.log('porthole: building the web app…');
-  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'warn' });
-  writeFileSync(stampFile, hash);
+  // Build beside the live folder and swap it in, so a server or test reading dist/web never sees it half
+  // written (or emptied).
+  const staging = `${outDir}.building-${process.pid}`;
+  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
+  writeFileSync(path.join(staging, '.source-hash'), hash);
+  const retired = `${outDir}.old-${process.pid}`;
+  if (existsSync(outDir)) renameSync(outDir, retired);
+  renameSync(staging, outDir);
+  rmSync(retired, { recursive: true, force: true });
 }
