@@ -37,7 +37,11 @@ if (process.argv.includes('--if-stale') && existsSync(stampFile) && readFileSync
   // Build beside the live folder and swap it in, so a server or test reading dist/web never sees it half
   // written (or emptied).
   const staging = `${outDir}.building-${process.pid}`;
-  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
+  await build({
+    configFile: path.join(root, 'web', 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: staging, emptyOutDir: true },
+  });
   writeFileSync(path.join(staging, '.source-hash'), hash);
   const retired = `${outDir}.old-${process.pid}`;
   if (existsSync(outDir)) renameSync(outDir, retired);
