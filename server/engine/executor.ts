@@ -162,7 +162,8 @@ export class Execution {
         this.connection.cut();
         return;
       }
-      if (!stream.add(chunk)) reader.pause();
+      // A full consumer pauses the socket; a gone one does not, so the cancelled COPY drains and ends.
+      if (!stream.add(chunk) && !stream.destroyed) reader.pause();
       if (reader.rows === 2) started();
     });
     stream.onDemand = () => reader.resume();

@@ -103,6 +103,12 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     parseJson(request, (body as Buffer).toString('utf8'), done);
   });
 
+  // A 429 (per-user or per-source cap) tells clients when to try again.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '2');
+    return payload;
+  });
+
   app.post(
     '/api/runs',
     {

@@ -166,6 +166,7 @@ describe('limits, cancel and CSV', () => {
       ])
     ).find((res) => res.statusCode === 429);
     expect(limited?.json().error).toMatchObject({ code: 'too_many_runs', limit: 5 });
+    expect(limited?.headers['retry-after']).toBe('2');
   });
 
   it('has run.started committed before the query executes, so a crash cannot lose it (THREATS 43)', async () => {
