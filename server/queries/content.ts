@@ -10,6 +10,8 @@ export interface VariableDeclaration {
   name: string;
   kind: VariableKind;
   multiple?: boolean;
+  /** A saved query whose rows (value, label) fill this variable's dropdown. */
+  optionsQueryId?: string;
 }
 
 export interface QueryContent {
@@ -78,10 +80,18 @@ export function checkContent(content: QueryContent): QueryContent {
     if (!VARIABLE_NAME.test(variable.name)) throw invalid('variables', `"${variable.name}" is not a variable name.`);
     if (!VARIABLE_KINDS.includes(variable.kind)) throw invalid('variables', `"${variable.kind}" is not a variable type.`);
     if (names.has(variable.name)) throw invalid('variables', `The variable ${variable.name} is declared twice.`);
+    if (variable.optionsQueryId !== undefined && !/^[0-9]{1,19}$/.test(variable.optionsQueryId)) {
+      throw invalid('variables', `The options query of ${variable.name} must be a saved query's number.`);
+    }
     names.add(variable.name);
   }
   if (names.size > LIMITS.variables) throw invalid('variables', `A query can declare at most ${LIMITS.variables} variables.`);
-  const variables = content.variables.map((v) => ({ name: v.name, kind: v.kind, ...(v.multiple ? { multiple: true } : {}) }));
+  const variables = content.variables.map((v) => ({
+    name: v.name,
+    kind: v.kind,
+    ...(v.multiple ? { multiple: true } : {}),
+    ...(v.optionsQueryId ? { optionsQueryId: v.optionsQueryId } : {}),
+  }));
 
   const chart = content.chart ?? null;
   if (chart !== null) {

@@ -22,6 +22,12 @@ const Variable = Type.Object(
     name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 63 }),
     kind: Type.Union(VARIABLE_KINDS.map((kind) => Type.Literal(kind))),
     multiple: Type.Optional(Type.Boolean({ description: 'Accepts a list, for IN ({name})' })),
+    optionsQueryId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,19}$',
+        description: 'A saved query whose rows (value, label) fill a dropdown for this variable',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -14,6 +14,8 @@ export interface VariableDeclaration {
   name: string;
   kind: VariableKind;
   multiple?: boolean;
+  /** A saved query whose rows (value, label) fill this variable's dropdown. */
+  optionsQueryId?: string;
 }
 
 /** What one version holds, and what a save sends. */
