@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedCluster } from '../../server/demo/embedded-cluster.js';
+import { freePort } from './processes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,7 +23,8 @@ export default async function setup(project: TestProject) {
     return;
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'porthole-test-pg-'));
-  const cluster = await startEmbeddedCluster({ dir, log: () => undefined });
+  // A port the OS hands out, so two test runs on one machine never race for the same one.
+  const cluster = await startEmbeddedCluster({ dir, log: () => undefined, preferredPort: await freePort() });
   project.provide('adminUrl', cluster.adminUrl);
   return async () => {
     await cluster.stop();
