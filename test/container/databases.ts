@@ -66,6 +66,12 @@ export async function createTestDatabases(adminUrl: string, suffix: string): Pro
       for (const database of [toolsDatabase, main.database])
         await adminQuery(adminUrl, `drop database if exists ${id(database)} with (force)`);
       for (const role of [tools.app.username, tools.owner.username, tools.admin.username, main.reader]) {
+        // Other test suites on a shared server grant their databases' TEMPORARY to every login role
+        // (reader-role.sql); DROP OWNED revokes such grants, which would otherwise block DROP ROLE.
+        await adminQuery(
+          adminUrl,
+          `do $$ begin if exists (select from pg_roles where rolname = ${pg.escapeLiteral(role)}) then execute 'drop owned by ${id(role).replace(/'/g, "''")}'; end if; end $$`,
+        );
         await adminQuery(adminUrl, `drop role if exists ${id(role)}`);
       }
     },
