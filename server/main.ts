@@ -6,6 +6,7 @@ import { readDataSourcesFile } from './data-sources/config-file.js';
 import { createDataSourceRegistry } from './data-sources/registry.js';
 import { migrateToolsDb } from './db/migrate.js';
 import { connectToolsDb } from './db/tools-db.js';
+import { PORTHOLE_VERSION } from './lib/paths.js';
 import { loggerOptions } from './logger.js';
 
 const say = (message: string) => process.stdout.write(`porthole: ${message}\n`);
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   await app.listen({ host: config.host, port: config.port });
   await app.audit.record({
     action: 'system.started',
-    details: { demo: config.demo, version: process.env.npm_package_version ?? null },
+    details: { demo: config.demo, version: PORTHOLE_VERSION },
   });
   say(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s on ${config.publicUrl}${config.demo ? ' (demo)' : ''}`);
 }

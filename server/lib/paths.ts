@@ -1,6 +1,6 @@
 // Locations inside the installed project, found from this file so that tsx (server/lib) and the
 // compiled build (dist/server/lib) agree.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,3 +16,7 @@ function findProjectRoot(): string {
 
 export const projectRoot = findProjectRoot();
 export const webRoot = path.join(projectRoot, 'dist', 'web');
+
+/** The version in package.json, whether started through npm or with node directly (the container). */
+export const PORTHOLE_VERSION = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
