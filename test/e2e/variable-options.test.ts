@@ -1,4 +1,5 @@
 // A variable whose dropdown is filled by a saved "options" query (issue #6 item 4), end to end.
+import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../support/auth.js';
@@ -49,6 +50,7 @@ describe.skipIf(!browserAvailable)('variables from an options query (Chromium)',
       const context = await browser.newContext();
       await context.addCookies([{ name, value, url: server.origin }]);
       const page = await context.newPage();
+      context.setDefaultTimeout(30_000);
       const seen = watchPage(page, server.origin);
       await page.goto(`${server.origin}/queries/${queryId}`);
       const dropdown = page.getByTestId('variables').locator('select[name="service_id"]');
@@ -60,6 +62,9 @@ describe.skipIf(!browserAvailable)('variables from an options query (Chromium)',
       await page.waitForURL(new RegExp(`service_id=${pothole.id}`));
       await page.getByTestId('run').click();
       await page.getByRole('main').getByText(Number(pothole.sent).toLocaleString('en-US')).first().waitFor({ timeout: 15_000 });
+      // The same run as a file: the saved query's SQL with the chosen value.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-csv').click()]);
+      expect(await readFile((await download.path())!, 'utf8')).toBe(`sent\n${pothole.sent}\n`);
       expect(seen.cspViolations).toEqual([]);
       await context.close();
     },
