@@ -28,6 +28,15 @@ export interface JsonResult {
   truncatedBy?: TruncatedBy;
 }
 
+/**
+ * Receives a JSON result as it is read (the NDJSON form of POST /api/runs): the columns once, then each
+ * batch of rows as comma-separated JSON array elements. Rows handed here are not also kept in memory.
+ */
+export interface RowSink {
+  columns(columns: ColumnInfo[]): void;
+  rows(rowsJson: string, count: number): void | Promise<void>;
+}
+
 export interface CsvOutcome {
   rowCount: number;
   truncated: boolean;
@@ -37,6 +46,9 @@ export interface CsvOutcome {
 
 const FIRST_BATCH = 2_000;
 const NEXT_BATCH = 10_000;
+/** Smaller batches when rows go to the page as they arrive: the first ones show within moments. */
+const STREAM_FIRST_BATCH = 100;
+const STREAM_NEXT_BATCH = 1_000;
 const CSV_CHUNK_BYTES = 64 * 1024;
 /** After a cancel request, how long the backend gets to answer before the socket is cut. */
 const CANCEL_GRACE_MS = 2_000;
@@ -91,16 +103,18 @@ export class Execution {
     return this.watch?.limit ? LIMIT_TO_TRUNCATION[this.watch.limit] : undefined;
   }
 
-  async json(limits: ExecutionLimits): Promise<JsonResult> {
+  async json(limits: ExecutionLimits, sink?: RowSink): Promise<JsonResult> {
     const { text } = this.sent;
     const { values, types } = this.prepared.bound;
-    const reader = new PortalReader(text, values, types, Math.min(limits.maxRows + 1, FIRST_BATCH));
+    const [firstBatch, nextBatch] = sink ? [STREAM_FIRST_BATCH, STREAM_NEXT_BATCH] : [FIRST_BATCH, NEXT_BATCH];
+    const reader = new PortalReader(text, values, types, Math.min(limits.maxRows + 1, firstBatch));
     this.watchWire(limits);
     this.stopReaderOnCut = () => (reader.stopped = true);
     this.connection.submit(reader);
     try {
       const fields = await reader.fields();
       const converters = fields.map((f) => converterFor(f.dataTypeID));
+      sink?.columns(describeColumns(fields));
       const parts: string[] = [];
       let rowCount = 0;
       let truncatedBy: TruncatedBy | undefined;
@@ -112,12 +126,14 @@ export class Execution {
           truncatedBy = 'rows';
         }
         if (rows.length > 0) {
-          parts.push(JSON.stringify(convertRows(rows, converters)).slice(1, -1));
+          const json = JSON.stringify(convertRows(rows, converters)).slice(1, -1);
+          if (sink) await sink.rows(json, rows.length);
+          else parts.push(json);
           rowCount += rows.length;
         }
         truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
         if (truncatedBy || batch.done) break;
-        batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, NEXT_BATCH));
+        batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, nextBatch));
       }
       await reader.finish();
       return {

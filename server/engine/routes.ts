@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
 import { AppError } from '../lib/errors.js';
+import { ROW_STREAM_TYPE, streamRows, wantsRowStream } from './row-stream.js';
 import type { RunContext, RunService, RunTarget } from './runs.service.js';
 
 const ErrorSchema = Type.Object({
@@ -118,6 +119,13 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     async (request, reply) => {
       const body = request.body as RunBody;
       const target = await targetOf(runs, request, body);
+      if (wantsRowStream(request.headers.accept)) {
+        const stream = await streamRows(
+          (sink) => runs.runJsonStreaming(context(request, reply), target, body.params ?? {}, sink, body.runId),
+          request.log,
+        );
+        return reply.header('cache-control', 'no-store').type(`${ROW_STREAM_TYPE}; charset=utf-8`).send(stream);
+      }
       const run = await runs.runJson(context(request, reply), target, body.params ?? {}, body.runId);
       const head = JSON.stringify({ id: run.id, statement: run.statement, columns: run.columns });
       const tail = JSON.stringify({

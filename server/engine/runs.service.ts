@@ -24,7 +24,7 @@ import {
   type ActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
-import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult } from './executor.js';
+import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
 import { RunGate } from './run-gate.js';
@@ -112,6 +112,33 @@ export class RunService {
       statement: plan.prepared.checked.kind,
       columns: result.columns,
       rowsJson: result.rowsJson,
+      rowCount: result.rowCount,
+      truncated: result.truncated,
+      ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
+      durationMs,
+    };
+  }
+
+  /**
+   * The same run as runJson, with the rows handed to `sink` batch by batch as they are read (the page shows
+   * them while the query is still running). Resolves with the totals when the run has ended.
+   */
+  async runJsonStreaming(
+    context: RunContext,
+    target: RunTarget,
+    params: Record<string, unknown>,
+    sink: RowSink,
+    requestedId?: string,
+  ): Promise<Omit<JsonRun, 'rowsJson' | 'columns'>> {
+    const plan = await this.plan(context, target, params, 'json', requestedId);
+    let result!: JsonResult;
+    const durationMs = await this.lifecycle(context, plan, async (execution) => {
+      result = await execution.json(plan.limits, sink);
+      return { rowCount: result.rowCount, truncated: result.truncated, truncatedBy: result.truncatedBy };
+    });
+    return {
+      id: plan.id,
+      statement: plan.prepared.checked.kind,
       rowCount: result.rowCount,
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),

@@ -24,25 +24,41 @@ interface ApiOptions {
   allowUnauthenticated?: boolean;
 }
 
-export async function api<T>(path: string, options: ApiOptions = {}): Promise<T> {
+/** The server's {error:{code,message,...}} body as an ApiError. */
+export function apiError(status: number, statusText: string, payload: unknown): ApiError {
+  const error = (payload as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const { code = 'http_error', message = `${status} ${statusText}`, ...details } = error ?? {};
+  return new ApiError(status, code, message, details);
+}
+
+/**
+ * Sends a request the way every API call does (JSON body, 401 -> sign-in) and returns the response once it
+ * is known to be a success, for callers that read the body themselves (a streamed run).
+ */
+export async function apiResponse(path: string, options: ApiOptions & { accept?: string } = {}): Promise<Response> {
   const method = options.method ?? 'GET';
   const response = await fetch(path, {
     method,
     signal: options.signal,
-    headers: { accept: 'application/json', ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      accept: options.accept ?? 'application/json',
+      ...(method === 'GET' ? {} : { 'content-type': 'application/json' }),
+    },
     // State-changing requests always carry a JSON body: the server refuses anything else (CSRF defence).
     body: method === 'GET' ? undefined : JSON.stringify(options.body ?? {}),
   });
   if (response.status === 401 && !options.allowUnauthenticated) {
     window.location.assign(loginUrl());
-    return new Promise<T>(() => undefined); // navigation is under way
+    return new Promise<Response>(() => undefined); // navigation is under way
   }
-  const text = await response.text();
-  const payload: unknown = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
-    const error = (payload as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const { code = 'http_error', message = `${response.status} ${response.statusText}`, ...details } = error ?? {};
-    throw new ApiError(response.status, code, message, details);
+    const text = await response.text();
+    throw apiError(response.status, response.statusText, text ? (JSON.parse(text) as unknown) : undefined);
   }
-  return payload as T;
+  return response;
+}
+
+export async function api<T>(path: string, options: ApiOptions = {}): Promise<T> {
+  const text = await (await apiResponse(path, options)).text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }

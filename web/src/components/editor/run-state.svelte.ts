@@ -2,7 +2,8 @@
 // the result (rows kept in $state.raw: 100k rows must not become 100k proxies), the engine's error with
 // its PostgreSQL message, hint and position, and the plan for Explain.
 import { api, ApiError } from '../../lib/api';
-import type { RunResult } from '../grid/result';
+import type { ResultColumn, ResultRow, RunResult } from '../grid/result';
+import { streamRun } from './run-stream';
 
 /** What the server runs: free SQL on a data source, or a saved query's stored SQL. */
 export type RunRequest =
@@ -23,6 +24,8 @@ export class RunState {
   failure = $state.raw<RunFailure | undefined>();
   plan = $state<string | undefined>();
   elapsedMs = $state(0);
+  /** Rows of the current run received so far, while it is still running (undefined otherwise). */
+  arrivedRows = $state<number | undefined>();
   /** Runs finished (done, failed or cancelled): lets tests and screen readers tell one run from the next. */
   finished = $state(0);
   private runId: string | undefined;
@@ -42,14 +45,44 @@ export class RunState {
     this.elapsedMs = 0;
     this.timer = setInterval(() => (this.elapsedMs = performance.now() - started), 100);
     try {
-      const body = options.explain && 'sql' in request ? { ...request, sql: `EXPLAIN ${request.sql}` } : request;
-      const result = await api<RunResult>('/api/runs', { method: 'POST', body: { ...body, runId }, signal: controller.signal });
-      if (this.runId !== runId) return undefined;
-      if (options.explain) this.plan = result.rows.map((row) => String(row[0] ?? '')).join('\n');
-      else {
-        this.plan = undefined;
-        this.result = result;
+      if (options.explain && 'sql' in request) {
+        const explained = await api<RunResult>('/api/runs', {
+          method: 'POST',
+          body: { ...request, sql: `EXPLAIN ${request.sql}`, runId },
+          signal: controller.signal,
+        });
+        if (this.runId !== runId) return undefined;
+        this.plan = explained.rows.map((row) => String(row[0] ?? '')).join('\n');
+        this.status = 'done';
+        return explained;
       }
+      // Rows are shown as they arrive; each batch makes a new array so the grid sees the change.
+      this.plan = undefined;
+      let columns: ResultColumn[] = [];
+      let rows: ResultRow[] = [];
+      const partial = () => ({
+        id: runId,
+        columns,
+        rows,
+        rowCount: rows.length,
+        truncated: false,
+        durationMs: performance.now() - started,
+      });
+      const totals = await streamRun({ ...request, runId }, controller.signal, {
+        columns: (arrived) => {
+          columns = arrived;
+          if (this.runId === runId) this.result = partial();
+        },
+        rows: (arrived) => {
+          rows = rows.concat(arrived);
+          if (this.runId !== runId) return;
+          this.result = partial();
+          this.arrivedRows = rows.length;
+        },
+      });
+      if (this.runId !== runId) return undefined;
+      const result: RunResult = { ...totals, columns, rows };
+      this.result = result;
       this.status = 'done';
       return result;
     } catch (error) {
@@ -63,6 +96,7 @@ export class RunState {
       return undefined;
     } finally {
       if (this.runId === runId) {
+        this.arrivedRows = undefined;
         clearInterval(this.timer);
         this.elapsedMs = performance.now() - started;
         this.finished++;
