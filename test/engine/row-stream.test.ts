@@ -80,7 +80,11 @@ describe('rows streamed as NDJSON', () => {
     expect(res.statusCode).toBe(200);
     expect(lines.filter((l) => l.rows).map((l) => l.rows!.length)).toEqual([100]);
     expect(lines.at(-1)).toEqual({
-      error: expect.objectContaining({ code: expect.any(String), message: expect.stringMatching(/division by zero/i), pgCode: '22012' }),
+      error: expect.objectContaining({
+        code: expect.any(String),
+        message: expect.stringMatching(/division by zero/i),
+        pgCode: '22012',
+      }),
     });
     expect((await auditOf(t, runId)).map((e) => e.action)).toEqual(['run.started', 'run.failed']);
   });
