@@ -3,10 +3,10 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, postgresProcessesUsing, startProcess, waitForHttp } from '../test/support/processes.js';
+import { freePortPair, postgresProcessesUsing, startProcess, waitForHttp } from '../test/support/processes.js';
 
 async function timedStart(dataDir: string): Promise<number> {
-  const port = await freePort();
+  const port = await freePortPair();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), PORTHOLE_DATA_DIR: dataDir };
   for (const name of ['TOOLS_DATABASE_URL', 'MAIN_DATABASE_URL', 'SESSION_SECRET', 'NODE_ENV']) delete env[name];
   const proc = startProcess('npm', ['start', '--silent'], { cwd: process.cwd(), env });

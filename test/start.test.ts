@@ -5,7 +5,7 @@ import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, postgresProcessesUsing, startProcess, TSX_LOADER, waitForHttp } from './support/processes.js';
+import { freePortPair, postgresProcessesUsing, startProcess, TSX_LOADER, waitForHttp } from './support/processes.js';
 
 const MAIN = path.resolve('server/main.ts');
 
@@ -38,7 +38,7 @@ describe('npm start (demo mode)', () => {
   }
 
   it('creates the cluster and demo data on the first start and stops cleanly on Ctrl-C', async () => {
-    const { output } = await bootAndStop(await freePort());
+    const { output } = await bootAndStop(await freePortPair());
     expect(output).toMatch(/First start: setting up databases and demo data/);
     expect(output).toMatch(/Generating demo data: 20,000 notifications/);
     expect(output).toMatch(/SIGINT: shutting down[\s\S]*stopped/);
@@ -47,7 +47,7 @@ describe('npm start (demo mode)', () => {
   }, 200_000);
 
   it('reuses the data on the second start', async () => {
-    const { output } = await bootAndStop(await freePort());
+    const { output } = await bootAndStop(await freePortPair());
     expect(output).not.toMatch(/First start|Generating demo data/);
     expect(output).toMatch(/ready in/);
     expect(postgresProcessesUsing(workDir)).toEqual([]);

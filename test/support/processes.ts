@@ -68,3 +68,21 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+async function portIsFree(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose successor is free too: demo mode puts its identity provider on PORT + 1. */
+export async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port < 65535 && (await portIsFree(port + 1))) return port;
+  }
+  throw new Error('no two adjacent free ports on 127.0.0.1');
+}
