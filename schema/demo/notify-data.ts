@@ -258,5 +258,3 @@ export async function seedNotifyDemo(client: pg.ClientBase, options: DemoSeedOpt
   }
   await client.query('analyze');
 }
-
-export const DEMO_TABLES = ['services', 'users', 'user_to_service', 'templates', 'jobs', 'notifications', 'demo_meta'];

