@@ -1,5 +1,6 @@
 // Runs the tools-DB migrations and then grants the serving role exactly what it needs.
-import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { Migrator, NO_MIGRATIONS, type MigrationResultSet } from 'kysely/migration';
 import { migrations } from './migrations/index.js';
 
 /** Tables the serving role may read and append to, never change (DESIGN.md "Audit log"). */
@@ -33,7 +34,6 @@ export async function migrateDown(db: Kysely<unknown>): Promise<string[]> {
 }
 
 export async function migrateToEmpty(db: Kysely<unknown>): Promise<void> {
-  const { NO_MIGRATIONS } = await import('kysely');
   unwrap(await migrator(db).migrateTo(NO_MIGRATIONS));
 }
 

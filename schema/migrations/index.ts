@@ -1,6 +1,6 @@
 // Every migration, keyed by its timestamped file name. A static list rather than a folder scan, so the
 // same migrations load under tsx, vitest and the compiled production build.
-import type { Migration } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import * as foundation from './2026-11-23T1700_foundation.js';
 import * as engine from './2026-11-23T1800_engine.js';
 import * as queries from './2026-11-23T1900_queries.js';
