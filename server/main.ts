@@ -7,9 +7,19 @@ import { createDataSourceRegistry } from './data-sources/registry.js';
 import { migrateToolsDb } from './db/migrate.js';
 import { connectToolsDb } from './db/tools-db.js';
 import { PORTHOLE_VERSION } from './lib/paths.js';
+import { portIsFree } from './lib/ports.js';
 import { loggerOptions } from './logger.js';
 
+/** A reason not to start that the operator can act on: printed as one line, without a stack. */
+class StartupRefusal extends Error {}
+
 const say = (message: string) => process.stdout.write(`porthole: ${message}\n`);
+
+// Whatever has started so far (embedded PostgreSQL, identity provider, pools, the server), stopped in reverse.
+const cleanups: Array<() => Promise<void>> = [];
+async function runCleanups(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => say(`cleanup failed: ${String(error)}`));
+}
 
 async function main(): Promise<void> {
   let config: Config;
@@ -25,7 +35,6 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const cleanups: Array<() => Promise<void>> = [];
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) {
@@ -34,12 +43,18 @@ async function main(): Promise<void> {
     }
     shuttingDown = true;
     say(`${signal}: shutting down`);
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => say(`cleanup failed: ${String(error)}`));
+    await runCleanups();
     say('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+
+  // Checked before anything starts, so a taken port is one clear line instead of a stack after a minute.
+  if (!(await portIsFree(config.port, config.host))) {
+    throw new StartupRefusal(`port ${config.port} on ${config.host} is taken (another Porthole?); set PORT to use another`);
+  }
 
   const startedAt = Date.now();
   if (config.demo) {
@@ -71,10 +86,14 @@ async function main(): Promise<void> {
     action: 'system.started',
     details: { demo: config.demo, version: PORTHOLE_VERSION },
   });
-  say(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s on ${config.publicUrl}${config.demo ? ' (demo)' : ''}`);
+  const mode = config.demo ? 'demo, ' : '';
+  say(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s on ${config.publicUrl} (${mode}Node ${process.versions.node})`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`porthole: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+main().catch(async (error: unknown) => {
+  const detail =
+    error instanceof StartupRefusal ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`porthole: failed to start: ${detail}\n`);
+  await runCleanups();
   process.exit(1);
 });

@@ -1,10 +1,13 @@
 // Boots the demo the way `npm start` does (same entry point, a fresh folder as the working directory),
 // twice: the first start creates the cluster and data, the second reuses them. Ctrl-C must leave no
 // PostgreSQL behind.
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { freePortPair, postgresProcessesUsing, startProcess, TSX_LOADER, waitForHttp } from './support/processes.js';
 
 const MAIN = path.resolve('server/main.ts');
@@ -20,15 +23,22 @@ describe('npm start (demo mode)', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  async function bootAndStop(port: number): Promise<{ output: string }> {
+  function demoEnv(port: number): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_NOTIFICATIONS: '20000', NODE_ENV: 'development' };
     for (const name of ['TOOLS_DATABASE_URL', 'MAIN_DATABASE_URL', 'TEST_DATABASE_URL', 'SESSION_SECRET']) delete env[name];
-    const proc = startProcess(process.execPath, ['--import', TSX_LOADER, MAIN], { cwd: workDir, env });
+    return env;
+  }
+  const startDemo = (port: number) =>
+    startProcess(process.execPath, ['--import', TSX_LOADER, MAIN], { cwd: workDir, env: demoEnv(port) });
+
+  async function bootAndStop(port: number, whileRunning?: () => Promise<void>): Promise<{ output: string }> {
+    const proc = startDemo(port);
     try {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 150_000, proc);
       const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
       expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
       expect(postgresProcessesUsing(workDir).length).toBeGreaterThan(0);
+      await whileRunning?.();
     } finally {
       proc.signalGroup('SIGINT');
     }
@@ -49,7 +59,62 @@ describe('npm start (demo mode)', () => {
   it('reuses the data on the second start', async () => {
     const { output } = await bootAndStop(await freePortPair());
     expect(output).not.toMatch(/First start|Generating demo data/);
-    expect(output).toMatch(/ready in/);
+    expect(output).toMatch(/ready in .*\(demo, Node 24\.\d+\.\d+\)/);
     expect(postgresProcessesUsing(workDir)).toEqual([]);
   }, 120_000);
+
+  it('exits non-zero with one clear line when its port is taken, before starting anything', async () => {
+    const port = await freePortPair();
+    const blocker = net.createServer().listen(port, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const proc = startDemo(port);
+      expect(await proc.exited).toBe(1);
+      expect(proc.output()).toMatch(new RegExp(`failed to start: port ${port} on 127\\.0\\.0\\.1 is taken`));
+      expect(proc.output()).not.toMatch(/\n\s+at /); // no stack trace for an operator's mistake
+      expect(postgresProcessesUsing(workDir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it('exits non-zero and stops its PostgreSQL when the demo identity provider cannot listen', async () => {
+    const port = await freePortPair();
+    const blocker = net.createServer().listen(port + 1, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const proc = startDemo(port);
+      expect(await proc.exited).toBe(1);
+      expect(proc.output()).toMatch(new RegExp(`demo identity provider could not listen on 127\\.0\\.0\\.1:${port + 1}`));
+      expect(postgresProcessesUsing(workDir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  }, 120_000);
+
+  it('audit:verify in demo mode needs no settings and exits 1 on a tampered log', async () => {
+    const appPort = await freePortPair();
+    const runVerify = () =>
+      startProcess(process.execPath, ['--import', TSX_LOADER, path.resolve('server/cli/audit-verify.ts')], {
+        cwd: workDir,
+        env: demoEnv(appPort),
+      });
+    await bootAndStop(appPort, async () => {
+      const clean = runVerify();
+      expect(await clean.exited, clean.output()).toBe(0);
+      const secrets = JSON.parse(await readFile(path.join(workDir, '.porthole/secrets.json'), 'utf8'));
+      const { port } = JSON.parse(await readFile(path.join(workDir, '.porthole/state.json'), 'utf8'));
+      const superuser = new pg.Client({
+        connectionString: `postgres://postgres:${encodeURIComponent(secrets.superuserPassword)}@127.0.0.1:${port}/porthole_tools`,
+      });
+      await superuser.connect();
+      await superuser.query(
+        `begin; set local session_replication_role = replica; update audit_events set sql = 'tampered' where seq = 1; commit`,
+      );
+      await superuser.end();
+      const tampered = runVerify();
+      expect(await tampered.exited, tampered.output()).toBe(1);
+      expect(tampered.output()).toMatch(/FAILED at seq 1/);
+    });
+  }, 180_000);
 });

@@ -2,10 +2,10 @@
 // and in tests for picking ports for servers they start).
 import net from 'node:net';
 
-export function portIsFree(port: number): Promise<boolean> {
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
