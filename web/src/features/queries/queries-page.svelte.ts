@@ -3,17 +3,10 @@
 // saved meanwhile the server answers 409 and the page keeps both (`conflict`) until the user chooses.
 // The draft is also kept in localStorage while it differs from what is saved, so closing the tab, the
 // back button or a crash loses nothing: the next visit offers it back.
-import { ApiError } from './api';
-import { DRAFT_KEY as HANDED_DRAFT_KEY } from './audit-review.svelte';
-import {
-  contentOf,
-  queriesApi,
-  type QueryContent,
-  type QueryView,
-  type VersionView,
-  type Visibility,
-} from '../components/query/api';
-import { withSearchParams } from '../components/query/urls';
+import { ApiError } from '../../lib/api';
+import { DRAFT_KEY as HANDED_DRAFT_KEY } from '../audit/audit-review.svelte';
+import { contentOf, queriesApi, type QueryContent, type QueryView, type VersionView, type Visibility } from './api';
+import { withSearchParams } from './urls';
 
 interface StoredDraft {
   baseVersion: number | null;

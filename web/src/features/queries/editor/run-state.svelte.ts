@@ -1,8 +1,8 @@
 // One query run as the page sees it: elapsed time while it runs, Cancel (the server stops the backend),
 // the result (rows kept in $state.raw: 100k rows must not become 100k proxies), the engine's error with
 // its PostgreSQL message, hint and position, and the plan for Explain.
-import { api, ApiError } from '../../lib/api';
-import type { ResultColumn, ResultRow, RunResult } from '../grid/result';
+import { api, ApiError } from '../../../lib/api';
+import type { ResultColumn, ResultRow, RunResult } from '../../../lib/grid/result';
 import { streamRun } from './run-stream';
 
 /** What the server runs: free SQL on a data source, or a saved query's stored SQL. */

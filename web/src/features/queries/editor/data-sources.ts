@@ -1,5 +1,5 @@
 // The data sources a user may query and a source's schema (GET /api/data-sources[/:id/schema], issue #4).
-import { api } from '../../lib/api';
+import { api } from '../../../lib/api';
 import type { SourceSchema } from './schema';
 
 export interface DataSource {

@@ -1,7 +1,7 @@
 // The list and search of saved queries (/queries): the filters live in the URL (?q=&filter=&tag=), so a
 // search can be shared and the back button returns to it; typing searches after a short pause.
-import { queriesApi, type ListedQuery, type ListFilter, type QueryList } from '../components/query/api';
-import { readListParams, writeListParams } from '../components/query/urls';
+import { queriesApi, type ListedQuery, type ListFilter, type QueryList } from './api';
+import { readListParams, writeListParams } from './urls';
 
 const PAGE = 50;
 

@@ -1,6 +1,6 @@
 // Dropdown choices for a variable from a saved "options" query: its first column is the value, its
 // second (when present) the label people see.
-import { api } from '../../lib/api';
+import { api } from '../api';
 import type { RunResult } from '../grid/result';
 
 export interface VariableOption {

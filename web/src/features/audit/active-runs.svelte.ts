@@ -1,5 +1,5 @@
 // Queries running now on every Porthole task (admins): polled while the page is open, cancellable.
-import { api } from './api';
+import { api } from '../../lib/api';
 
 export interface ActiveRunView {
   id: string;

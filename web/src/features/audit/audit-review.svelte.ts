@@ -1,6 +1,6 @@
 // State of the audit review page: filters (mirrored in the URL so a review can be shared), the loaded
 // pages, the open event, the integrity badge and the activity counts.
-import { api } from './api';
+import { api } from '../../lib/api';
 import { apiSearch, filtersFromSearch, pageSearch, type AuditFilters, type FilterKey } from './audit-filters';
 
 export type { AuditFilters, FilterKey };

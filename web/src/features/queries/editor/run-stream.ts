@@ -1,8 +1,8 @@
 // A run whose rows arrive while the query is still running: POST /api/runs with Accept:
 // application/x-ndjson. Lines: {"columns":[...]}, {"rows":[...]} per batch, then {"done":{...}} or
 // {"error":{...}} (see server/engine/row-stream.ts).
-import { apiError, apiResponse } from '../../lib/api';
-import type { ResultColumn, ResultRow, RunResult } from '../grid/result';
+import { apiError, apiResponse } from '../../../lib/api';
+import type { ResultColumn, ResultRow, RunResult } from '../../../lib/grid/result';
 
 export type RunTotals = Omit<RunResult, 'columns' | 'rows'>;
 
