@@ -17,6 +17,8 @@ const say = (message: string) => process.stdout.write(`porthole: ${message}\n`);
 
 // Whatever has started so far (embedded PostgreSQL, identity provider, pools, the server), stopped in reverse.
 const cleanups: Array<() => Promise<void>> = [];
+// Set by a signal; start-up steps still under way then fail against closed pools, which is not a failure.
+let shuttingDown = false;
 async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => say(`cleanup failed: ${String(error)}`));
 }
@@ -35,7 +37,6 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) {
       say(`${signal} again: exiting now`);
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error: unknown) => {
+  if (shuttingDown) return;
   const detail =
     error instanceof StartupRefusal ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`porthole: failed to start: ${detail}\n`);

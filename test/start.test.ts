@@ -8,9 +8,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { freePortPair, postgresProcessesUsing, startProcess, TSX_LOADER, waitForHttp } from './support/processes.js';
+import {
+  freePortPair,
+  postgresProcessesUsing,
+  startProcess,
+  TSX_LOADER,
+  waitForHttp,
+  type RunningProcess,
+} from './support/processes.js';
 
 const MAIN = path.resolve('server/main.ts');
+
+/** The listener is up before start-up has finished (the system.started event, the ready line). */
+async function waitForOutput(proc: RunningProcess, pattern: RegExp): Promise<void> {
+  for (let waited = 0; !pattern.test(proc.output()); waited += 50) {
+    if (waited > 30_000) throw new Error(`no ${pattern} in:\n${proc.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('npm start (demo mode)', () => {
   let workDir: string;
@@ -35,6 +50,7 @@ describe('npm start (demo mode)', () => {
     const proc = startDemo(port);
     try {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 150_000, proc);
+      await waitForOutput(proc, /ready in /);
       const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
       expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
       expect(postgresProcessesUsing(workDir).length).toBeGreaterThan(0);
@@ -43,7 +59,7 @@ describe('npm start (demo mode)', () => {
       proc.signalGroup('SIGINT');
     }
     const code = await proc.exited;
-    expect(code).toBe(0);
+    expect(code, proc.output()).toBe(0);
     return { output: proc.output() };
   }
 
