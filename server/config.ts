@@ -1,5 +1,6 @@
 // Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
 // sees the whole list at once instead of fixing one variable per restart.
+import type { ColumnRef, TierDefinition } from './data-sources/tiers.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
 export type Role = 'viewer' | 'editor' | 'admin';
@@ -28,6 +29,8 @@ export interface Config {
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
   dataSourcesFile?: string;
+  /** The main source's access tiers when DATA_SOURCES_FILE gives none: set by demo mode, never from the environment. */
+  mainSourceTiers?: { tiers: TierDefinition[]; sensitiveColumns: ColumnRef[] };
   sessionSecret?: string;
   oidc?: OidcConfig;
   oidcScopes: string;

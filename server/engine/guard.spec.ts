@@ -107,6 +107,26 @@ describe('statement guard', () => {
     expect((await check("select lo_get(1), pg_advisory_xact_lock(1), set_config('a.b', 'c', true)")).kind).toBe('select');
   });
 
+  it('refuses every way of changing the role in SQL; the tier is chosen by Porthole (issue #13)', async () => {
+    const cases: Record<string, RegExp> = {
+      'set role porthole_reader_pii': /^SET is not allowed: session settings \(and the role\)/,
+      'reset role': /is not allowed: session settings \(and the role\)/,
+      'set session authorization postgres': /^SET is not allowed/,
+      'set local role none': /^SET is not allowed/,
+      "select set_config('role', 'porthole_reader_pii', true)": /^set_config\(\) is not available in Porthole: it would change the database role/,
+      "select pg_catalog.set_config('ROLE'::text, 'x', false)": /would change the database role/,
+      "select set_config(' session_authorization', 'postgres', false)": /would change the database role/,
+      "select * from (select set_config('ro' || 'le', 'x', true)) s": /setting name must be written out/,
+      "with r as (select 'role' as n) select set_config(n, 'x', true) from r": /setting name must be written out/,
+    };
+    for (const [sql, message] of Object.entries(cases)) {
+      const error = await refusal(sql);
+      expect(error.code, sql).toBe('statement_not_allowed');
+      expect(error.message, sql).toMatch(message);
+    }
+    expect((await check("select set_config('statement_timeout', '0', false)")).kind).toBe('select');
+  });
+
   it('reports syntax errors with line and column (THREATS 22)', async () => {
     const error = await refusal('select 1\nfrom where x');
     expect(error.code).toBe('syntax_error');

@@ -91,7 +91,7 @@ function refusalReason(nodeName: string, name: string): string {
     return `${name} is not available: Porthole runs each query in its own read-only transaction.`;
   if (DATA_MODIFYING.has(nodeName)) return `${name} is not allowed: Porthole is read-only.`;
   if (nodeName === 'VariableSetStmt' || nodeName === 'VariableResetStmt')
-    return `${name} is not allowed: session settings cannot be changed; each run starts from Porthole's settings.`;
+    return `${name} is not allowed: session settings (and the role) cannot be changed; each run starts from Porthole's settings and the access tier it chose.`;
   if (nodeName === 'DoStmt' || nodeName === 'CallStmt') return `${name} is not allowed: Porthole does not run procedural code.`;
   if (nodeName === 'CopyStmt') return 'COPY is not available: use "Download CSV" to export a result.';
   if (['PrepareStmt', 'ExecuteStmt', 'DeallocateStmt', 'DeclareCursorStmt', 'FetchStmt', 'ClosePortalStmt'].includes(nodeName))
@@ -134,12 +134,39 @@ function lastName(names: unknown): string | undefined {
   return last.String?.sval;
 }
 
+// Settings that change who the session is. The tier's login role is chosen by Porthole per run (issue #13);
+// the role is not a member of any other, so PostgreSQL refuses these too, but the guard says why first.
+const IDENTITY_SETTINGS = new Set(['role', 'session_authorization']);
+
+/** set_config's setting name when it is written as a literal ('role', 'role'::text), else undefined. */
+function literalSettingName(arg: unknown): string | undefined {
+  let node = arg as { A_Const?: { sval?: { sval?: string } }; TypeCast?: { arg?: unknown } } | undefined;
+  while (node?.TypeCast) node = node.TypeCast.arg as typeof node;
+  return node?.A_Const?.sval?.sval;
+}
+
+/** set_config naming the role or session authorization, or a name the guard cannot read. */
+function roleChange(call: { args?: unknown[]; location?: number }): Finding | undefined {
+  const setting = literalSettingName(call.args?.[0])?.trim().toLowerCase();
+  if (setting !== undefined && !IDENTITY_SETTINGS.has(setting)) return undefined;
+  return {
+    problem: 'denied_function',
+    nodeName: 'set_config',
+    location: call.location,
+    reason:
+      setting === undefined
+        ? 'its setting name must be written out as text, so Porthole can see it does not change the role'
+        : 'it would change the database role; Porthole chooses the role (access tier) of each run from your groups',
+  };
+}
+
 /** A call or relation the guard refuses by name (see DENIED_FUNCTIONS), or undefined. */
 function deniedName(key: string, value: unknown): Finding | undefined {
   if (key === 'FuncCall' && value && typeof value === 'object') {
-    const call = value as { funcname?: unknown; location?: number };
+    const call = value as { funcname?: unknown; args?: unknown[]; location?: number };
     const name = lastName(call.funcname);
     if (name === undefined) return undefined;
+    if (name === 'set_config') return roleChange(call);
     const reason = DENIED_FUNCTIONS.get(name) ?? (name.startsWith('dblink') ? 'it connects to other databases' : undefined);
     return reason ? { problem: 'denied_function', nodeName: name, location: call.location, reason } : undefined;
   }

@@ -42,6 +42,8 @@ const RunResult = Type.Object({
   truncated: Type.Boolean(),
   truncatedBy: Type.Optional(Type.String()),
   durationMs: Type.Integer(),
+  /** The access tier the run connected as (issue #13). */
+  tier: Type.String(),
 });
 
 const ActiveRunSchema = Type.Object({
@@ -133,6 +135,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         truncated: run.truncated,
         ...(run.truncatedBy ? { truncatedBy: run.truncatedBy } : {}),
         durationMs: run.durationMs,
+        tier: run.tier,
       });
       // The rows are serialised once, by the executor; this only frames them.
       return reply
@@ -161,6 +164,9 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         .header('cache-control', 'no-store')
         .header('content-disposition', `attachment; filename="${run.filename}"`)
         .header('x-porthole-run-id', run.id)
+        // Marks a download made under a tier that reads sensitive columns (the filename says it too).
+        .header('x-porthole-tier', run.tier)
+        .header('x-porthole-sensitive', run.sensitive ? 'true' : 'false')
         .type('text/csv; charset=utf-8')
         .send(run.stream);
     },

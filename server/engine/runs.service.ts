@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
-import type { DataSource } from '../data-sources/registry.js';
+import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
 import { AppError } from '../lib/errors.js';
 import {
@@ -27,6 +27,7 @@ import { sendCancelRequest } from './cancel-request.js';
 import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
+import { explainTierDenial } from './tier-errors.js';
 import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun, storable } from './live-run.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
@@ -116,6 +117,7 @@ export class RunService {
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       durationMs,
+      tier: plan.tier.name,
     };
   }
 
@@ -143,6 +145,7 @@ export class RunService {
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       durationMs,
+      tier: plan.tier.name,
     };
   }
 
@@ -161,7 +164,14 @@ export class RunService {
     const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
     const base = target.kind === 'saved' ? `query-${target.query.id}` : plan.source.id;
-    return { id: plan.id, stream, filename: `${base}-${stamp}.csv` };
+    const mark = plan.tier.readsSensitive ? `-${plan.tier.name}` : '';
+    return {
+      id: plan.id,
+      stream,
+      filename: `${base}${mark}-${stamp}.csv`,
+      tier: plan.tier.name,
+      sensitive: plan.tier.readsSensitive,
+    };
   }
 
   /** Cancels a run on any task: its owner or an admin may; anyone else gets a 404. */
@@ -253,21 +263,25 @@ export class RunService {
       throw error;
     }
     await this.sources.ensureUsable(source);
+    // The tier (issue #13) comes from the user's groups alone, per run; the SQL cannot name or change it.
+    const tier = this.sources.tierFor(user, source);
     const sourceLimits = this.sources.limits(source);
     const limits: ExecutionLimits = {
       maxRows: format === 'csv' ? sourceLimits.maxCsvRows : sourceLimits.maxRows,
       maxBytes: format === 'csv' ? Number.POSITIVE_INFINITY : this.options.maxResultBytes,
       maxRowBytes: this.options.maxRowBytes,
     };
-    return { id, format, source, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
+    return { id, format, source, tier, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
   }
 
-  private gate(source: DataSource): RunGate {
-    let gate = this.gates.get(source.id);
+  /** One gate per tier's pool: each tier has its own connections. */
+  private gate(source: DataSource, tier: SourceTier): RunGate {
+    const key = `${source.id}\u0000${tier.name}`;
+    let gate = this.gates.get(key);
     if (!gate) {
-      const capacity = (source.pool as unknown as { options: { max: number } }).options.max;
+      const capacity = (tier.pool as unknown as { options: { max: number } }).options.max;
       gate = new RunGate(capacity, this.options.maxWaitingPerSource, this.options.maxWaitMs);
-      this.gates.set(source.id, gate);
+      this.gates.set(key, gate);
     }
     return gate;
   }
@@ -292,10 +306,10 @@ export class RunService {
     let removed: Awaited<ReturnType<typeof removeActiveRun>>;
     let execution: Execution | undefined;
     try {
-      const leave = await this.gate(plan.source).enter();
+      const leave = await this.gate(plan.source, plan.tier).enter();
       try {
         run.check();
-        const connection = await RunConnection.open(plan.source.pool).catch((error: unknown) => {
+        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) => {
           throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
             cause: error instanceof Error ? error.message : String(error),
           });
@@ -315,7 +329,7 @@ export class RunService {
             action: 'run.started',
             sql: plan.sql,
             params: plan.params,
-            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
+            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind, tier: plan.tier.name },
           });
           await began;
           run.check();
@@ -389,7 +403,13 @@ export class RunService {
   }
 
   private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
-    const details = { runId: plan.id, format: plan.format, truncated: result.truncated, truncatedBy: result.truncatedBy };
+    const details = {
+      runId: plan.id,
+      format: plan.format,
+      tier: plan.tier.name,
+      truncated: result.truncated,
+      truncatedBy: result.truncatedBy,
+    };
     await this.audit.record({
       ...plan.auditBase,
       action: 'run.finished',
@@ -405,7 +425,8 @@ export class RunService {
         outcome: 'ok',
         rowCount: result.rowCount,
         durationMs,
-        details: { ...details, bytes: result.bytes },
+        // A download under a tier that reads sensitive columns is marked as such (issue #13).
+        details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
       });
     }
   }
@@ -433,10 +454,12 @@ export class RunService {
       run.cancelReason = 'remote';
       run.cancelledBy = removed.cancelledBy ?? undefined;
     }
-    const answer = runError(
+    const base = runError(
       error instanceof CancelledBeforeStart ? new Error('cancelled before start') : error,
       this.errorContext(plan, run, execution),
     );
+    const pgMessage = error instanceof Error ? error.message : undefined;
+    const answer = await explainTierDenial(base, pgMessage, plan.sql, plan.source, plan.tier, this.sources).catch(() => base);
     if (answer.statusCode >= 500 && answer.code !== 'server_stopping') {
       this.log.error({ err: error, runId: plan.id, dataSource: plan.source.id }, 'run failed on the data source');
     }
@@ -452,6 +475,7 @@ export class RunService {
               details: {
                 runId: plan.id,
                 format: plan.format,
+                tier: plan.tier.name,
                 reason: run.cancelReason ?? 'unknown',
                 cancelledBy: run.cancelledBy ?? null,
               },
@@ -462,7 +486,7 @@ export class RunService {
               outcome: answer.statusCode === 403 ? 'denied' : 'error',
               errorCode: answer.code,
               durationMs,
-              details: { runId: plan.id, format: plan.format, message: answer.message },
+              details: { runId: plan.id, format: plan.format, tier: plan.tier.name, message: answer.message },
             },
       )
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
