@@ -29,6 +29,8 @@ export interface DataSourceView {
   timeoutMs: number;
   maxRows: number;
   maxCsvRows: number;
+  tier: string;
+  tiers: Array<{ name: string; groups: string[] }>;
 }
 
 export interface SourceLimits {
@@ -134,6 +136,8 @@ export class DataSourceService {
           problems: state?.result?.problems ?? (state?.unreachable ? [state.unreachable] : []),
           warnings: state?.result?.warnings ?? [],
           ...this.limits(source),
+          tier: this.tierFor(user, source).name,
+          tiers: source.tiers.map((tier) => ({ name: tier.name, groups: tier.groups })),
         };
       });
   }

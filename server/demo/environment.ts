@@ -102,7 +102,7 @@ export function withDemoSettings(config: Config, demo: DemoEnvironment): Config 
     toolsDatabaseUrl: demo.toolsDatabaseUrl,
     toolsMigrationUrl: demo.toolsMigrationUrl,
     mainDatabaseUrl: config.mainDatabaseUrl ?? demo.mainDatabaseUrl,
-    mainSourceTiers: config.mainDatabaseUrl ? config.mainSourceTiers : demoTiers(demo),
+    mainSourceTiers: config.mainDatabaseUrl ? config.mainSourceTiers : demoMainTiers(demo.mainPiiDatabaseUrl),
     sessionSecret: demo.sessionSecret,
     oidc: idp ? Object.freeze({ ...idp, scopes: 'openid email profile groups', groupsClaim: 'groups' }) : config.oidc,
     roles:
@@ -112,11 +112,12 @@ export function withDemoSettings(config: Config, demo: DemoEnvironment): Config 
   });
 }
 
-function demoTiers(demo: DemoEnvironment): NonNullable<Config['mainSourceTiers']> {
+/** The demo main database's tiers: standard for everyone, pii (the sensitive columns too) for `support`. */
+export function demoMainTiers(piiUrl: string): NonNullable<Config['mainSourceTiers']> {
   return {
     tiers: [
       { name: 'standard', groups: [], readsSensitive: false },
-      { name: 'pii', url: demo.mainPiiDatabaseUrl, groups: ['support'], readsSensitive: true },
+      { name: 'pii', url: piiUrl, groups: ['support'], readsSensitive: true },
     ],
     sensitiveColumns: DEMO_SENSITIVE_COLUMNS.map((c) => parseColumnRef(c) as ColumnRef),
   };
