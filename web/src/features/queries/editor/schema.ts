@@ -85,7 +85,7 @@ export function completionNamespace(schema: SourceSchema): SQLNamespace {
         // Restricted columns stay listed (greyed, last) so people learn they exist and who can read them.
         children: relation.columns.map((column) =>
           column.restricted
-            ? { label: column.name, type: 'property restricted', detail: `🔒 ${restrictedLabel(column.restricted)}`, boost: -50 }
+            ? { label: column.name, type: 'property restricted', detail: restrictedLabel(column.restricted), boost: -50 }
             : { label: column.name, type: 'property', detail: column.type },
         ),
       };
