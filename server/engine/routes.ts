@@ -172,6 +172,28 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     },
   );
 
+  app.get(
+    '/api/queries/:id/tier',
+    {
+      preHandler: requireRole('viewer'),
+      schema: {
+        summary: "The access tier a saved query needs (the lowest whose role may read what it reads) and yours",
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: Type.Object({
+            needed: Type.Union([
+              Type.Object({ tier: Type.Union([Type.String(), Type.Null()]), groups: Type.Array(Type.String()) }),
+              Type.Null(),
+            ]),
+            yours: Type.String(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => runs.tierNeeded(currentUser(request), (request.params as { id: string }).id),
+  );
+
   app.post(
     '/api/runs/:id/cancel',
     {

@@ -28,6 +28,7 @@ import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
 import { explainTierDenial } from './tier-errors.js';
+import { probeTierNeeded, type TierNeeded } from './tier-probe.js';
 import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun, storable } from './live-run.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
@@ -82,6 +83,19 @@ export class RunService {
       throw new AppError(501, 'not_implemented', 'Running saved queries by id arrives with saved queries (issue #5).');
     }
     return { kind: 'saved', query: await this.savedQueries(user, queryId, version) };
+  }
+
+  /**
+   * The access tier a saved query needs (issue #13) and the one the user has, for its page. Access to the
+   * query and the source is checked first, as for a run.
+   */
+  async tierNeeded(user: SessionUser, queryId: string): Promise<{ needed: TierNeeded | null; yours: string }> {
+    const target = await this.resolveSaved(user, queryId);
+    if (target.kind !== 'saved') throw new AppError(404, 'not_found', `There is no query ${queryId}.`);
+    const source = this.sources.find(user, target.query.dataSource);
+    await this.sources.ensureUsable(source);
+    const needed = (await probeTierNeeded(source, target.query.sql)) ?? null;
+    return { needed, yours: this.sources.tierFor(user, source).name };
   }
 
   /** Starts the periodic clean-up of rows left by dead tasks. */

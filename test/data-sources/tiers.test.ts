@@ -240,6 +240,26 @@ describe('access tiers', () => {
     expect(created.statusCode, created.body).toBe(201);
     const id = (created.json() as { id: string }).id;
     expect((await rows(t, support, '', undefined, { queryId: id, dataSource: undefined, sql: undefined })).tier).toBe('pii');
+    const tierOf = async (who: SignedIn, queryId: string) => {
+      const res = await t.app.inject({ method: 'GET', url: `/api/queries/${queryId}/tier`, headers: { cookie: who.cookie } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { needed: { tier: string | null; groups: string[] } | null; yours: string };
+    };
+    expect(await tierOf(viewer, id)).toEqual({ needed: { tier: 'pii', groups: ['support'] }, yours: 'standard' });
+    expect(await tierOf(support, id)).toEqual({ needed: { tier: 'pii', groups: ['support'] }, yours: 'pii' });
+    const save = async (sql: string) => {
+      const res = await post(t, support, '/api/queries', { name: sql.slice(0, 40), dataSource: 'main', sql, visibility: 'team' });
+      expect(res.statusCode, res.body).toBe(201);
+      return (res.json() as { id: string }).id;
+    };
+    // SELECT *, a view and a variable are judged by PostgreSQL too (EXPLAIN as each tier, lowest first).
+    expect((await tierOf(viewer, await save('select * from users'))).needed).toEqual({ tier: 'pii', groups: ['support'] });
+    expect((await tierOf(viewer, await save('select count(*) from recipients'))).needed?.tier).toBe('pii');
+    expect((await tierOf(viewer, await save('select id from users where email_address = {email}'))).needed?.tier).toBe('pii');
+    expect((await tierOf(viewer, await save('select id, notification_status from statuses where id > {n}'))).needed).toEqual({
+      tier: 'standard',
+      groups: [],
+    });
     for (const who of [viewer, standard]) {
       const res = await post(t, who, '/api/runs', { queryId: id });
       expect(res.statusCode, res.body).toBe(403);
