@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonHeaders, signIn } from '../support/auth.js';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { editorReady, expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
@@ -79,5 +80,29 @@ describe.skipIf(!browserAvailable)('access tiers in the editor (Chromium)', { ti
     expect(Number((await page.locator('[data-testid="row-count"]').innerText()).replace(/\D/g, ''))).toBe(5);
     await expectCleanPage(editor);
     await editor.close();
+  });
+
+  it("says on a saved query's page which tier it needs, and a viewer without it gets the clear error", async () => {
+    const owner = await signIn(server, 'editor', { groups: ['support'] });
+    const response = await fetch(`${server.origin}/api/queries`, {
+      method: 'POST',
+      headers: jsonHeaders(owner, server),
+      body: JSON.stringify({ name: 'Bounced recipients', dataSource: 'main', sql: 'select id, "to" from notifications limit 3' }),
+    });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as { url: string };
+    const viewer = await openPage(browser, server, created.url, { role: 'viewer', groups: ['product'] });
+    const { page } = viewer;
+    const tier = page.getByTestId('query-tier');
+    await tier.waitFor();
+    expect(await tier.innerText()).toBe(
+      'Needs the pii tier (group support). Yours is standard: running it will fail with a permission error.',
+    );
+    const error = page.locator('[data-testid="run-error"]');
+    await error.waitFor();
+    expect(await error.innerText()).toMatch(/Column "to" of public\.notifications is restricted/);
+    await page.screenshot({ path: 'test-results/tiers-saved-query-viewer.png', fullPage: true });
+    await expectCleanPage(viewer, { allowHttpErrors: [403] });
+    await viewer.close();
   });
 });
