@@ -131,10 +131,7 @@ describe('DATA_SOURCES_FILE', () => {
           {
             id: 'main',
             sensitiveColumns: ['public.users.email', 'notifications.to'],
-            tiers: [
-              { name: 'standard' },
-              { name: 'pii', urlEnv: 'PII_URL', groups: ['support'], readsSensitive: true },
-            ],
+            tiers: [{ name: 'standard' }, { name: 'pii', urlEnv: 'PII_URL', groups: ['support'], readsSensitive: true }],
           },
         ],
       }),

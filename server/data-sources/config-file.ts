@@ -73,7 +73,8 @@ function readEntry(entry: unknown, index: number, env: Env, problems: string[]):
   } else if (e.urlEnv !== undefined) problems.push(`${label}: "urlEnv" must be the name of an environment variable`);
   const checkUrl = (value: string, where: string) => {
     try {
-      if (!['postgres:', 'postgresql:'].includes(new URL(value).protocol)) problems.push(`${where}: the URL must be postgres://…`);
+      if (!['postgres:', 'postgresql:'].includes(new URL(value).protocol))
+        problems.push(`${where}: the URL must be postgres://…`);
     } catch {
       problems.push(`${where}: the URL is not valid`);
     }

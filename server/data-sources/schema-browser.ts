@@ -83,7 +83,10 @@ export async function readSourceSchema(
       columns: [string, string, boolean, boolean[]][];
     }>(SCHEMA_SQL, [MAX_SCHEMA_RELATIONS + 1, roles]);
     const truncated = rows.length > MAX_SCHEMA_RELATIONS;
-    const schemas = new Map<string, { name: string; relations: Array<Omit<SchemaRelation, 'columns'> & { columns: RawSchemaColumn[] }> }>();
+    const schemas = new Map<
+      string,
+      { name: string; relations: Array<Omit<SchemaRelation, 'columns'> & { columns: RawSchemaColumn[] }> }
+    >();
     for (const row of rows.slice(0, MAX_SCHEMA_RELATIONS)) {
       let namespace = schemas.get(row.schema);
       if (!namespace) schemas.set(row.schema, (namespace = { name: row.schema, relations: [] }));

@@ -97,7 +97,10 @@ export class DataSourceService {
    * The columns of relations named `name` (in any schema; PostgreSQL's errors name relations without
    * their schema) with the tiers that can read each, from the cached schema: for clear permission errors.
    */
-  async relationColumns(source: DataSource, name: string): Promise<Array<{ relation: string; column: string; readableBy: string[] }>> {
+  async relationColumns(
+    source: DataSource,
+    name: string,
+  ): Promise<Array<{ relation: string; column: string; readableBy: string[] }>> {
     const schema = await this.cachedSchema(source, false).catch(() => undefined);
     if (!schema) return [];
     const found = [];

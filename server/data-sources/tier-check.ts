@@ -59,7 +59,8 @@ export async function checkTierColumns(
         warnings.push(
           `${who} can read sensitive column ${label}: run schema/reader-role.sql for it again with withheld_columns listing it`,
         );
-      } else if (!column.readable && tier.readsSensitive) warnings.push(`${who} should read sensitive column ${label} but cannot`);
+      } else if (!column.readable && tier.readsSensitive)
+        warnings.push(`${who} should read sensitive column ${label} but cannot`);
     }
     if (!tier.readsSensitive && views.length) {
       warnings.push(

@@ -29,11 +29,16 @@ describe('parseColumnRef', () => {
   it('reads schema.table.column and table.column (public), quoted names kept as written', () => {
     expect(parseColumnRef('public.users.email')).toEqual({ schema: 'public', table: 'users', column: 'email' });
     expect(parseColumnRef('notifications.to')).toEqual({ schema: 'public', table: 'notifications', column: 'to' });
-    expect(parseColumnRef('Sales."Customer List"."E-Mail"')).toEqual({ schema: 'sales', table: 'Customer List', column: 'E-Mail' });
+    expect(parseColumnRef('Sales."Customer List"."E-Mail"')).toEqual({
+      schema: 'sales',
+      table: 'Customer List',
+      column: 'E-Mail',
+    });
     expect(parseColumnRef('a."b.c"')).toEqual({ schema: 'public', table: 'a', column: 'b.c' });
   });
 
   it('refuses anything else', () => {
-    for (const bad of ['users', 'a.b.c.d', 'a..b', 'a.b.', '.a.b', 'a b.c', 'a."b', '']) expect(parseColumnRef(bad), bad).toBeUndefined();
+    for (const bad of ['users', 'a.b.c.d', 'a..b', 'a.b.', '.a.b', 'a b.c', 'a."b', ''])
+      expect(parseColumnRef(bad), bad).toBeUndefined();
   });
 });

@@ -50,7 +50,10 @@ export function chooseTier<T extends Pick<Tier, 'groups'>>(source: { tiers: read
 }
 
 /** The lowest tier whose role `canRead` (by tier name), for "needs group support" messages. */
-export function lowestTierReading<T extends Pick<Tier, 'name'>>(tiers: readonly T[], canRead: (tier: T) => boolean): T | undefined {
+export function lowestTierReading<T extends Pick<Tier, 'name'>>(
+  tiers: readonly T[],
+  canRead: (tier: T) => boolean,
+): T | undefined {
   return tiers.find(canRead);
 }
 
@@ -106,9 +109,11 @@ export function readTiers(
     }
     const e = entry as Record<string, unknown>;
     for (const key of Object.keys(e))
-      if (!['name', 'url', 'urlEnv', 'groups', 'readsSensitive'].includes(key)) problems.push(`${where} has an unknown key "${key}"`);
+      if (!['name', 'url', 'urlEnv', 'groups', 'readsSensitive'].includes(key))
+        problems.push(`${where} has an unknown key "${key}"`);
     const name = typeof e.name === 'string' ? e.name : '';
-    if (!TIER_NAME.test(name)) problems.push(`${where} needs a "name" of lower-case letters, digits, _ or - (got ${JSON.stringify(e.name)})`);
+    if (!TIER_NAME.test(name))
+      problems.push(`${where} needs a "name" of lower-case letters, digits, _ or - (got ${JSON.stringify(e.name)})`);
     else if (seen.has(name)) problems.push(`${label}: tier "${name}" is listed twice`);
     seen.add(name);
     let url: string | undefined;
@@ -120,7 +125,8 @@ export function readTiers(
       if (!url) problems.push(`${where}: the environment variable ${e.urlEnv} (its "urlEnv") is not set`);
     } else if (e.urlEnv !== undefined) problems.push(`${where}: "urlEnv" must be the name of an environment variable`);
     if (url !== undefined) checkUrl(url, where);
-    else if (index > 0 && e.urlEnv === undefined) problems.push(`${where} needs "url" or "urlEnv" (only the first tier may use the source's URL)`);
+    else if (index > 0 && e.urlEnv === undefined)
+      problems.push(`${where} needs "url" or "urlEnv" (only the first tier may use the source's URL)`);
     const groups = e.groups;
     if (groups !== undefined && (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g.trim() !== ''))) {
       problems.push(`${where}: "groups" must be a list of group names`);
@@ -129,8 +135,10 @@ export function readTiers(
     if (index === 0 && groupList.length > 0) {
       problems.push(`${where}: the first tier is everyone's (everyone allowed on the source uses it), so it names no groups`);
     }
-    if (index > 0 && groupList.length === 0) problems.push(`${where}: a tier above the first must name the groups that may use it`);
-    if (e.readsSensitive !== undefined && typeof e.readsSensitive !== 'boolean') problems.push(`${where}: "readsSensitive" must be true or false`);
+    if (index > 0 && groupList.length === 0)
+      problems.push(`${where}: a tier above the first must name the groups that may use it`);
+    if (e.readsSensitive !== undefined && typeof e.readsSensitive !== 'boolean')
+      problems.push(`${where}: "readsSensitive" must be true or false`);
     tiers.push({ name, url, groups: groupList, readsSensitive: e.readsSensitive === true });
   });
   return tiers;

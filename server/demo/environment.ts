@@ -45,7 +45,11 @@ export async function startDemoEnvironment(
       readerPassword: cluster.secrets.readerPassword,
       notifications: config.demoNotifications,
       onProgress: log,
-      tiers: { piiRole: 'porthole_reader_pii', piiPassword: cluster.secrets.piiReaderPassword, withheldColumns: DEMO_SENSITIVE_COLUMNS },
+      tiers: {
+        piiRole: 'porthole_reader_pii',
+        piiPassword: cluster.secrets.piiReaderPassword,
+        withheldColumns: DEMO_SENSITIVE_COLUMNS,
+      },
     });
     if (main.seeded) log('Demo data ready.');
     const provider =

@@ -113,7 +113,8 @@ describe('statement guard', () => {
       'reset role': /is not allowed: session settings \(and the role\)/,
       'set session authorization postgres': /^SET is not allowed/,
       'set local role none': /^SET is not allowed/,
-      "select set_config('role', 'porthole_reader_pii', true)": /^set_config\(\) is not available in Porthole: it would change the database role/,
+      "select set_config('role', 'porthole_reader_pii', true)":
+        /^set_config\(\) is not available in Porthole: it would change the database role/,
       "select pg_catalog.set_config('ROLE'::text, 'x', false)": /would change the database role/,
       "select set_config(' session_authorization', 'postgres', false)": /would change the database role/,
       "select * from (select set_config('ro' || 'le', 'x', true)) s": /setting name must be written out/,

@@ -160,15 +160,17 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       const body = request.body as RunBody;
       const target = await targetOf(runs, request, body);
       const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
-      return reply
-        .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="${run.filename}"`)
-        .header('x-porthole-run-id', run.id)
-        // Marks a download made under a tier that reads sensitive columns (the filename says it too).
-        .header('x-porthole-tier', run.tier)
-        .header('x-porthole-sensitive', run.sensitive ? 'true' : 'false')
-        .type('text/csv; charset=utf-8')
-        .send(run.stream);
+      return (
+        reply
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `attachment; filename="${run.filename}"`)
+          .header('x-porthole-run-id', run.id)
+          // Marks a download made under a tier that reads sensitive columns (the filename says it too).
+          .header('x-porthole-tier', run.tier)
+          .header('x-porthole-sensitive', run.sensitive ? 'true' : 'false')
+          .type('text/csv; charset=utf-8')
+          .send(run.stream)
+      );
     },
   );
 
@@ -177,7 +179,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     {
       preHandler: requireRole('viewer'),
       schema: {
-        summary: "The access tier a saved query needs (the lowest whose role may read what it reads) and yours",
+        summary: 'The access tier a saved query needs (the lowest whose role may read what it reads) and yours',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         response: {
           200: Type.Object({

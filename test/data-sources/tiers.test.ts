@@ -54,7 +54,11 @@ describe('access tiers', () => {
     await client.connect();
     try {
       const script = await readFile(READER_ROLE_SCRIPT, 'utf8');
-      await runPsqlScript(client, script, { reader_role: t.main.pii!.role, reader_password: 'unused-pii-9f2c', reader_schemas: 'public' });
+      await runPsqlScript(client, script, {
+        reader_role: t.main.pii!.role,
+        reader_password: 'unused-pii-9f2c',
+        reader_schemas: 'public',
+      });
       await runPsqlScript(client, script, {
         reader_role: t.main.readerRole,
         reader_password: 'unused-std-9f2c',
@@ -120,12 +124,21 @@ describe('access tiers', () => {
     expect(named.message).toBe(
       'Column "email_address" of public.users is restricted: your tier "standard" cannot read it; the tier "pii" can (it needs group support).',
     );
-    expect(named).toMatchObject({ relation: 'public.users', columns: ['email_address'], readableByTier: 'pii', groups: ['support'] });
+    expect(named).toMatchObject({
+      relation: 'public.users',
+      columns: ['email_address'],
+      readableByTier: 'pii',
+      groups: ['support'],
+    });
     const star = await failure(t, standard, 'select * from users');
-    expect(star.message).toMatch(/^public\.users has restricted columns "email_address", "mobile_number" that your tier "standard" cannot read/);
+    expect(star.message).toMatch(
+      /^public\.users has restricted columns "email_address", "mobile_number" that your tier "standard" cannot read/,
+    );
     expect(star.message).toMatch(/list the columns you need instead/);
     const view = await failure(t, standard, 'select recipient from recipients');
-    expect(view.message).toBe('public.recipients is restricted: your tier "standard" cannot read it; the tier "pii" can (it needs group support).');
+    expect(view.message).toBe(
+      'public.recipients is restricted: your tier "standard" cannot read it; the tier "pii" can (it needs group support).',
+    );
   });
 
   it('refuses role switching in SQL, in Porthole and in PostgreSQL', async () => {
@@ -172,7 +185,11 @@ describe('access tiers', () => {
     expect(refused.code).toBe('column_restricted');
 
     const list = async (tier: string) => {
-      const res = await t.app.inject({ method: 'GET', url: `/api/audit?action=run.finished&tier=${tier}`, headers: { cookie: admin.cookie } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/audit?action=run.finished&tier=${tier}`,
+        headers: { cookie: admin.cookie },
+      });
       expect(res.statusCode, res.body).toBe(200);
       return (res.json() as { events: Array<{ tier: string | null; actor: { id: string } }> }).events;
     };
@@ -211,7 +228,10 @@ describe('access tiers', () => {
       const res = await t.app.inject({ method: 'GET', url: '/api/data-sources/main/schema', headers: { cookie: who.cookie } });
       expect(res.statusCode, res.body).toBe(200);
       const body = res.json() as {
-        schemas: Array<{ name: string; relations: Array<{ name: string; columns: Array<{ name: string; restricted?: unknown }> }> }>;
+        schemas: Array<{
+          name: string;
+          relations: Array<{ name: string; columns: Array<{ name: string; restricted?: unknown }> }>;
+        }>;
       };
       const users = body.schemas[0]!.relations.find((r) => r.name === 'users')!;
       return Object.fromEntries(users.columns.map((c) => [c.name, c.restricted]));
@@ -272,7 +292,12 @@ describe('access tiers', () => {
 
   it('warns when a tier that should lack a sensitive column can read it, or a view over it', async () => {
     const sensitive = DEMO_SENSITIVE_COLUMNS.map((c) => parseColumnRef(c)!);
-    const clean = await checkTierColumns(direct.standard, { name: 'standard', readsSensitive: false }, t.main.readerRole, sensitive);
+    const clean = await checkTierColumns(
+      direct.standard,
+      { name: 'standard', readsSensitive: false },
+      t.main.readerRole,
+      sensitive,
+    );
     expect(clean.warnings).toEqual([]);
     const piiCheck = await checkTierColumns(direct.pii, { name: 'pii', readsSensitive: true }, t.main.pii!.role, sensitive);
     expect(piiCheck.warnings).toEqual([]);
@@ -291,7 +316,10 @@ describe('access tiers', () => {
         `tier "standard" (role "${t.main.readerRole}") can read recipient_counts, which reads a sensitive column: run schema/reader-role.sql for it again`,
       ]);
     } finally {
-      await mainQuery(t, `revoke select (email_address) on users from ${reader}; revoke select on recipient_counts from ${reader}`);
+      await mainQuery(
+        t,
+        `revoke select (email_address) on users from ${reader}; revoke select on recipient_counts from ${reader}`,
+      );
     }
   });
 

@@ -31,9 +31,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     OIDC_CLIENT_SECRET: 'unused-in-this-test',
     ...env,
   });
-  const config: Config = main.pii
-    ? Object.freeze({ ...loaded, mainSourceTiers: demoMainTiers(main.pii.url) })
-    : loaded;
+  const config: Config = main.pii ? Object.freeze({ ...loaded, mainSourceTiers: demoMainTiers(main.pii.url) }) : loaded;
   const toolsDb = connectToolsDb(tools.appUrl);
   const dataSources = createDataSourceRegistry(config);
   const app = await buildApp({ config, toolsDb, dataSources });
