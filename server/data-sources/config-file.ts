@@ -12,7 +12,7 @@
 //                { "name": "pii", "urlEnv": "MAIN_PII_DATABASE_URL", "groups": ["support"], "readsSensitive": true } ] }
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
-import { readSensitiveColumns, readTiers, type ColumnRef, type TierDefinition } from './tiers.js';
+import { readSensitiveColumns, readTiers, readUrlKeys, type ColumnRef, type TierDefinition } from './tiers.js';
 
 export interface DataSourceSettings {
   /** Per-run statement timeout; defaults to QUERY_TIMEOUT_MS. */
@@ -63,24 +63,8 @@ function readEntry(entry: unknown, index: number, env: Env, problems: string[]):
   const label = ID.test(id) ? `data source "${id}"` : where;
   for (const key of Object.keys(e)) if (!KEYS.has(key)) problems.push(`${label} has an unknown key "${key}"`);
 
-  let url: string | undefined;
-  if (e.url !== undefined && e.urlEnv !== undefined) problems.push(`${label}: give "url" or "urlEnv", not both`);
-  if (typeof e.url === 'string') url = e.url;
-  else if (e.url !== undefined) problems.push(`${label}: "url" must be a string`);
-  if (typeof e.urlEnv === 'string') {
-    url = env[e.urlEnv]?.trim() || undefined;
-    if (!url) problems.push(`${label}: the environment variable ${e.urlEnv} (its "urlEnv") is not set`);
-  } else if (e.urlEnv !== undefined) problems.push(`${label}: "urlEnv" must be the name of an environment variable`);
-  const checkUrl = (value: string, where: string) => {
-    try {
-      if (!['postgres:', 'postgresql:'].includes(new URL(value).protocol))
-        problems.push(`${where}: the URL must be postgres://…`);
-    } catch {
-      problems.push(`${where}: the URL is not valid`);
-    }
-  };
-  if (url !== undefined) checkUrl(url, label);
-  else if (id !== 'main' && e.urlEnv === undefined) problems.push(`${label} needs "url" or "urlEnv"`);
+  const url = readUrlKeys(e, label, env, problems);
+  if (url === undefined && id !== 'main' && e.urlEnv === undefined) problems.push(`${label} needs "url" or "urlEnv"`);
 
   const integer = (key: string, min: number, max: number): number | undefined => {
     const value = e[key];
@@ -106,7 +90,7 @@ function readEntry(entry: unknown, index: number, env: Env, problems: string[]):
     maxRows: integer('maxRows', 1, 1_000_000),
     maxConnections: integer('maxConnections', 1, 100),
     groups: Array.isArray(groups) ? (groups as string[]).map((g) => g.trim()) : undefined,
-    tiers: readTiers(label, e.tiers, env, problems, checkUrl),
+    tiers: readTiers(label, e.tiers, env, problems),
     sensitiveColumns: readSensitiveColumns(label, e.sensitiveColumns, problems),
   };
 }

@@ -86,13 +86,39 @@ export function groupsPhrase(groups: readonly string[]): string {
 
 type Problems = string[];
 
+/**
+ * An entry's connection URL from "url" or "urlEnv" (the name of the variable holding it), checked to be
+ * postgres://…; undefined when neither gives one. Sources and tiers read theirs the same way.
+ */
+export function readUrlKeys(
+  e: Record<string, unknown>,
+  where: string,
+  env: Record<string, string | undefined>,
+  problems: Problems,
+): string | undefined {
+  let url: string | undefined;
+  if (e.url !== undefined && e.urlEnv !== undefined) problems.push(`${where}: give "url" or "urlEnv", not both`);
+  if (typeof e.url === 'string') url = e.url;
+  else if (e.url !== undefined) problems.push(`${where}: "url" must be a string`);
+  if (typeof e.urlEnv === 'string') {
+    url = env[e.urlEnv]?.trim() || undefined;
+    if (!url) problems.push(`${where}: the environment variable ${e.urlEnv} (its "urlEnv") is not set`);
+  } else if (e.urlEnv !== undefined) problems.push(`${where}: "urlEnv" must be the name of an environment variable`);
+  if (url === undefined) return undefined;
+  try {
+    if (!['postgres:', 'postgresql:'].includes(new URL(url).protocol)) problems.push(`${where}: the URL must be postgres://…`);
+  } catch {
+    problems.push(`${where}: the URL is not valid`);
+  }
+  return url;
+}
+
 /** Reads a source's `tiers` and `sensitiveColumns` from DATA_SOURCES_FILE, adding to `problems`. */
 export function readTiers(
   label: string,
   value: unknown,
   env: Record<string, string | undefined>,
   problems: Problems,
-  checkUrl: (url: string, where: string) => void,
 ): TierDefinition[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0) {
@@ -116,16 +142,8 @@ export function readTiers(
       problems.push(`${where} needs a "name" of lower-case letters, digits, _ or - (got ${JSON.stringify(e.name)})`);
     else if (seen.has(name)) problems.push(`${label}: tier "${name}" is listed twice`);
     seen.add(name);
-    let url: string | undefined;
-    if (e.url !== undefined && e.urlEnv !== undefined) problems.push(`${where}: give "url" or "urlEnv", not both`);
-    if (typeof e.url === 'string') url = e.url;
-    else if (e.url !== undefined) problems.push(`${where}: "url" must be a string`);
-    if (typeof e.urlEnv === 'string') {
-      url = env[e.urlEnv]?.trim() || undefined;
-      if (!url) problems.push(`${where}: the environment variable ${e.urlEnv} (its "urlEnv") is not set`);
-    } else if (e.urlEnv !== undefined) problems.push(`${where}: "urlEnv" must be the name of an environment variable`);
-    if (url !== undefined) checkUrl(url, where);
-    else if (index > 0 && e.urlEnv === undefined)
+    const url = readUrlKeys(e, where, env, problems);
+    if (url === undefined && index > 0 && e.urlEnv === undefined)
       problems.push(`${where} needs "url" or "urlEnv" (only the first tier may use the source's URL)`);
     const groups = e.groups;
     if (groups !== undefined && (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g.trim() !== ''))) {
