@@ -75,7 +75,7 @@ describe('audit log', () => {
   it('is not fooled by events appended while it verifies', async () => {
     for (let i = 0; i < 300; i++) await audit.record({ action: 'system.started', details: { filler: i } });
     let verifying = true;
-    const appended: Promise<unknown>[] = [];
+    const appended: string[] = [];
     const appender = (async () => {
       while (verifying) appended.push(await audit.record({ action: 'audit.read', details: { during: 'verify' } }));
     })();
