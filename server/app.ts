@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, {
     pools: () => ({
       tools: deps.toolsDb.pool,
-      ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),
+      ...Object.fromEntries(deps.dataSources.pools()),
     }),
   });
   await app.register(swagger, {

@@ -45,6 +45,16 @@ export class DataSourceRegistry {
     return this.sources.get(id);
   }
 
+  /** Every pool by name: `source:<id>` for a source's first tier, `source:<id>:<tier>` for the others. */
+  pools(): Array<[string, pg.Pool]> {
+    return this.list().flatMap((source) =>
+      source.tiers.map(
+        (tier, index) =>
+          [index === 0 ? `source:${source.id}` : `source:${source.id}:${tier.name}`, tier.pool] as [string, pg.Pool],
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.list().flatMap((source) => source.tiers.map((tier) => tier.pool.end())));
   }

@@ -32,7 +32,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { toolsPool: pg.P
     async (_request, reply) => {
       const entries = await Promise.all([
         ping(opts.toolsPool).then((status) => ['tools', status] as const),
-        ...opts.dataSources.list().map((source) => ping(source.pool).then((status) => [`source:${source.id}`, status] as const)),
+        ...opts.dataSources.pools().map(([name, pool]) => ping(pool).then((status) => [name, status] as const)),
       ]);
       const checks = Object.fromEntries(entries);
       const ready = entries.every(([, status]) => status === 'ok');

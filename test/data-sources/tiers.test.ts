@@ -290,6 +290,15 @@ describe('access tiers', () => {
     }
   });
 
+  it("checks every tier's pool for readiness", async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((res.json() as { checks: Record<string, string> }).checks).toMatchObject({
+      'source:main': 'ok',
+      'source:main:pii': 'ok',
+    });
+  });
+
   it('warns when a tier that should lack a sensitive column can read it, or a view over it', async () => {
     const sensitive = DEMO_SENSITIVE_COLUMNS.map((c) => parseColumnRef(c)!);
     const clean = await checkTierColumns(
