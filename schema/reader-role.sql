@@ -45,6 +45,10 @@ select set_config('porthole.reader_role', :'reader_role', false),
        set_config('porthole.reader_password', :'reader_password', false),
        set_config('porthole.reader_schemas', :'reader_schemas', false);
 
+-- One transaction (issue #13): a re-run grants whole tables first and the tier block below narrows them,
+-- so without it a standard tier could read withheld columns for a moment.
+begin;
+
 do $reader$
 declare
   reader text := current_setting('porthole.reader_role');
@@ -248,5 +252,7 @@ begin
   end loop;
 end
 $tier$;
+
+commit;
 
 select set_config('porthole.reader_password', '', false);
