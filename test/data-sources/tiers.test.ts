@@ -11,7 +11,7 @@ import { checkTierColumns } from '../../server/data-sources/tier-check.js';
 import { parseColumnRef } from '../../server/data-sources/tiers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signIn, type SignedIn } from '../support/auth.js';
-import { failure, mainQuery, post, rows, toolsQuery } from '../engine/support.js';
+import { failure, mainQuery, post, rows, toolsQuery, waitFor } from '../engine/support.js';
 
 /** Every route to a sensitive column we know of; each must fail for the standard tier and work for pii. */
 const ROUTES: Record<string, string> = {
@@ -207,12 +207,16 @@ describe('access tiers', () => {
     expect(res.headers['x-porthole-sensitive']).toBe('true');
     expect(res.headers['content-disposition']).toMatch(/filename="main-pii-\d{8}-\d{6}\.csv"/);
     const runId = String(res.headers['x-porthole-run-id']);
-    const { rows: downloads } = await toolsQuery(
-      t,
-      `select details->>'tier' as tier, details->>'sensitive' as sensitive from audit_events
-       where action = 'run.csv_downloaded' and details->>'runId' = $1`,
-      [runId],
-    );
+    // The download's event is recorded once the stream has ended, which may be just after the body arrived.
+    const downloads = await waitFor('the csv_downloaded event', async () => {
+      const { rows: found } = await toolsQuery(
+        t,
+        `select details->>'tier' as tier, details->>'sensitive' as sensitive from audit_events
+         where action = 'run.csv_downloaded' and details->>'runId' = $1`,
+        [runId],
+      );
+      return found.length > 0 && found;
+    });
     expect(downloads).toEqual([{ tier: 'pii', sensitive: 'true' }]);
 
     const plain = await post(t, standard, '/api/runs.csv', { dataSource: 'main', sql: 'select id from notifications limit 3' });
