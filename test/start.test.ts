@@ -52,7 +52,7 @@ describe('npm start (demo mode)', () => {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 150_000, proc);
       await waitForOutput(proc, /ready in /);
       const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
-      expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+      expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok', audit_log: 'append-only' } });
       expect(postgresProcessesUsing(workDir).length).toBeGreaterThan(0);
       await whileRunning?.();
     } finally {

@@ -201,7 +201,10 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { tools: 'ok', 'source:main': 'ok', audit_log: 'append-only' },
+    });
     expect(ready.status).toBe(200);
     const inspect = JSON.parse(await podmanOk(['inspect', container])) as Array<{ HostConfig: { ReadonlyRootfs: boolean } }>;
     expect(inspect[0]!.HostConfig.ReadonlyRootfs).toBe(true);
