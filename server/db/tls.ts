@@ -39,8 +39,13 @@ const UNTRUSTED_CA = new Set([
  * (its CA, its host name, its dates), or that the server offers no TLS at all. Other errors pass through.
  */
 export function describeDatabaseConnectionError(error: unknown, url: string): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
-  const message = error instanceof Error ? error.message : String(error);
+  // The migrator and pg wrap the socket's error; the TLS code sits somewhere down the cause chain.
+  let inner: unknown = error;
+  for (let depth = 0; inner instanceof Error && !(inner as NodeJS.ErrnoException).code && depth < 5; depth++) {
+    inner = inner.cause;
+  }
+  const code = inner instanceof Error ? ((inner as NodeJS.ErrnoException).code ?? '') : '';
+  const message = inner instanceof Error ? inner.message : error instanceof Error ? error.message : String(error);
   let host = '(unknown host)';
   try {
     host = new URL(url).hostname;

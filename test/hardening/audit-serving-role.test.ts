@@ -121,7 +121,7 @@ describe('a serving role that could rewrite the audit log', () => {
     try {
       await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, accepted);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect((await ready.json()).checks.audit_log).toBe('append-only');
+      expect(((await ready.json()) as { checks: Record<string, string> }).checks.audit_log).toBe('append-only');
     } finally {
       accepted.signalGroup('SIGTERM');
       await accepted.exited;
