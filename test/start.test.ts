@@ -67,6 +67,8 @@ describe('npm start (demo mode)', () => {
     const { output } = await bootAndStop(await freePortPair());
     expect(output).toMatch(/First start: setting up databases and demo data/);
     expect(output).toMatch(/Generating demo data: 20,000 notifications/);
+    // A newcomer's terminal: no runtime or library warnings (Node 24 is the supported runtime).
+    expect(output).not.toMatch(/WARNING|Unsupported runtime|ExperimentalWarning|DeprecationWarning/i);
     expect(output).toMatch(/SIGINT: shutting down[\s\S]*stopped/);
     expect(postgresProcessesUsing(workDir)).toEqual([]);
     expect((await readdir(path.join(workDir, '.porthole'))).sort()).toEqual(['pg', 'secrets.json', 'state.json']);
