@@ -24,6 +24,7 @@ import {
   type ActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
+import { checkCallsOnSource } from './function-catalog.js';
 import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
@@ -253,6 +254,10 @@ export class RunService {
       throw error;
     }
     await this.sources.ensureUsable(source);
+    // The guard judged the names as written; the source's catalog resolves operators, types, views and aliases.
+    await checkCallsOnSource(prepared, source.pool, source.id).catch((error: unknown) =>
+      error instanceof AppError && error.statusCode < 500 ? refuse(error) : Promise.reject(error),
+    );
     const sourceLimits = this.sources.limits(source);
     const limits: ExecutionLimits = {
       maxRows: format === 'csv' ? sourceLimits.maxCsvRows : sourceLimits.maxRows,
