@@ -16,7 +16,7 @@ describe('the classification of pg_catalog functions', () => {
     expect(unclassified, 'add each to function-classification.ts, allowed or denied with a reason').toEqual([]);
     const denied = names.filter((name) => name in DENIED_FUNCTIONS).length;
     const { rows: version } = await adminQuery('show server_version');
-    console.info(
+    console.warn(
       `PostgreSQL ${version[0].server_version}: ${names.length} volatile or stable pg_catalog functions, ` +
         `${denied} denied, ${names.length - denied} allowed`,
     );
