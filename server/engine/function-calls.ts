@@ -77,7 +77,9 @@ function sitesOf(key: string, node: AstNode): CallSite[] {
       // may therefore be a function: all are judged as functions (a column named like a denied function is
       // refused too, which is the safe side).
       const parts = names(node.fields);
-      return parts.slice(1).map((name) => ({ kind: 'attribute' as const, name, ...(typeof at === 'number' ? { location: at } : {}) }));
+      return parts
+        .slice(1)
+        .map((name) => ({ kind: 'attribute' as const, name, ...(typeof at === 'number' ? { location: at } : {}) }));
     }
     case 'A_Indirection': {
       const location = firstLocation(node.arg);
@@ -90,7 +92,11 @@ function sitesOf(key: string, node: AstNode): CallSite[] {
     case 'A_Expr': {
       // BETWEEN is spelled as a keyword in the tree; PostgreSQL runs it with the >= and <= operators.
       if (BETWEEN_KINDS.has(String(node.kind))) {
-        return ['>=', '<='].map((name) => ({ kind: 'operator' as const, name, ...(typeof at === 'number' ? { location: at } : {}) }));
+        return ['>=', '<='].map((name) => ({
+          kind: 'operator' as const,
+          name,
+          ...(typeof at === 'number' ? { location: at } : {}),
+        }));
       }
       return [qualified('operator', node.name, at)].filter((s) => s !== undefined);
     }

@@ -143,7 +143,7 @@ export async function readSourceCatalog(client: pg.ClientBase): Promise<SourceCa
     type: () => undefined,
     relation: () => undefined,
   };
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const { row, sites } of sqlBodies) {
       if (deniedByName.has(row.name)) continue;
@@ -176,7 +176,7 @@ export async function readSourceCatalog(client: pg.ClientBase): Promise<SourceCa
     type: (name) => types.get(name),
     relation: (name) => relations.get(name) ?? DENIED_RELATIONS.get(name),
   };
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const view of viewSites) {
       if (relations.has(view.name)) continue;

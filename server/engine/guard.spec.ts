@@ -124,7 +124,8 @@ describe('statement guard', () => {
       // anywhere in the tree
       'select 1 where exists (select 1 order by pg_cancel_backend(1))': /^pg_cancel_backend\(\)/,
       'select * from generate_series(1, 2) g, lateral (select (g).pg_cancel_backend) x': /^pg_cancel_backend\(\)/,
-      'explain select pg_logical_emit_message(false, $$p$$, $$m$$)': /^pg_logical_emit_message\(\) is not available in Porthole: it writes to the write-ahead log/,
+      'explain select pg_logical_emit_message(false, $$p$$, $$m$$)':
+        /^pg_logical_emit_message\(\) is not available in Porthole: it writes to the write-ahead log/,
       // SQL given as text, tables named in a string, advisory locks, settings, sequences
       "select ts_stat('select to_tsvector(query) from pg_stat_activity')": /runs SQL given as text/,
       "select ts_rewrite('a'::tsquery, 'select ''a''::tsquery, ''b''::tsquery')": /runs SQL given as text/,

@@ -47,7 +47,7 @@ describe('function calls judged through the catalog', () => {
       'select #! 1': /^The operator #! is not available in Porthole: it runs pg_cancel_backend\(\)/,
       'select operator(public.#!) 1': /^The operator #! is not available/,
       "select 'x'::text::ticket": /^The type ticket is not available in Porthole: it runs ticket_of\(\)/,
-      "select cast(now()::text as public.ticket)": /^The type ticket is not available/,
+      'select cast(now()::text as public.ticket)': /^The type ticket is not available/,
       'select * from public.sessions': /^sessions is not available in Porthole: it uses pg_stat_activity/,
       'select * from session_count': /^session_count is not available in Porthole: it uses sessions/,
       'select * from pg_locks': /^pg_locks is not available in Porthole: it uses pg_lock_status\(\)/,
@@ -60,7 +60,11 @@ describe('function calls judged through the catalog', () => {
       expect(error.message, sql).toMatch(message);
     }
     // The same catalog allows what is harmless.
-    const ok = await rows(t, editor, "select 1 + 1 as two, 'pg_class'::regclass::text as rel, now() > 'epoch'::timestamptz as later");
+    const ok = await rows(
+      t,
+      editor,
+      "select 1 + 1 as two, 'pg_class'::regclass::text as rel, now() > 'epoch'::timestamptz as later",
+    );
     expect(ok.rows).toEqual([[2, 'pg_class', true]]);
     expect((await rows(t, editor, 'select count(*) > 0 as some from pg_stat_user_tables, pg_settings')).rows).toEqual([[true]]);
   });
