@@ -32,8 +32,11 @@ from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l 
 
 // Operators and types whose functions are among $1 (the refused ones), and every view's definition.
 const DEPENDENTS_SQL = `
-select 'operator' as kind, o.oprname::text as name, o.oprcode::oid::int8::text as fn
-  from pg_operator o where o.oprcode::oid = any($1::oid[])
+select 'operator' as kind, o.oprname::text as name, f.fn::int8::text
+  from pg_operator o,
+       -- the planner calls the estimators (oprrest, oprjoin) as well as the operator's function
+       lateral (values (o.oprcode::oid), (o.oprrest::oid), (o.oprjoin::oid)) as f(fn)
+  where f.fn = any($1::oid[])
 union all
 select 'type', t.typname::text, f.fn::int8::text
   from pg_type t,
