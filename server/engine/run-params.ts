@@ -17,17 +17,27 @@ const MAX_PARAM_STRING = 100_000;
 export const MAX_STORED_PARAM_DEPTH = 3;
 export const MAX_STORED_PARAMS_BYTES = 64 * 1024;
 
-const Scalar = Type.Union([Type.String({ maxLength: MAX_PARAM_STRING }), Type.Number(), Type.Boolean(), Type.Null()]);
-const Nested = Type.Union([
-  Scalar,
-  Type.Array(Scalar, { maxItems: MAX_PARAM_ITEMS }),
-  Type.Record(Type.String(), Scalar, { maxProperties: MAX_PARAMS }),
-]);
-const ParamValue = Type.Union([
-  Scalar,
-  Type.Array(Nested, { maxItems: MAX_PARAM_ITEMS }),
-  Type.Record(Type.String(), Nested, { maxProperties: MAX_PARAMS }),
-]);
+// Each level is one `type` list rather than anyOf: Fastify's validator coerces types (it would turn the
+// number 1 into the text "1" on the first branch of an anyOf), but never when the value's own type is listed.
+const SCALAR_TYPES = ['string', 'number', 'boolean', 'null'];
+type ParamScalar = string | number | boolean | null;
+const Scalar = Type.Unsafe<ParamScalar>({ type: SCALAR_TYPES, maxLength: MAX_PARAM_STRING });
+const Nested = Type.Unsafe<ParamScalar | ParamScalar[] | Record<string, ParamScalar>>({
+  type: [...SCALAR_TYPES, 'array', 'object'],
+  maxLength: MAX_PARAM_STRING,
+  items: Scalar,
+  maxItems: MAX_PARAM_ITEMS,
+  additionalProperties: Scalar,
+  maxProperties: MAX_PARAMS,
+});
+const ParamValue = Type.Unsafe<unknown>({
+  type: [...SCALAR_TYPES, 'array', 'object'],
+  maxLength: MAX_PARAM_STRING,
+  items: Nested,
+  maxItems: MAX_PARAM_ITEMS,
+  additionalProperties: Nested,
+  maxProperties: MAX_PARAMS,
+});
 
 /** The `params` of POST /api/runs: values for {variables}, at most three levels deep. */
 export const RunParams = Type.Record(Type.String({ maxLength: 128 }), ParamValue, {
