@@ -59,7 +59,8 @@ export async function authRoutes(app: FastifyInstance, opts: { login: LoginServi
       request.session.set('createdAt', Date.now());
       request.session.set('user', completed.user);
       request.session.set('idToken', completed.idToken);
-      return reply.header('cache-control', 'no-store').redirect(completed.returnTo, 303);
+      // Checked again on the way out: the stored value is ours, but the redirect is where it matters.
+      return reply.header('cache-control', 'no-store').redirect(safeReturnTo(completed.returnTo, publicUrl), 303);
     } catch (error) {
       if (error instanceof LoginFailure) return fail(request, reply, error);
       throw error;

@@ -168,12 +168,39 @@ describe('OIDC sign-in with the demo provider', () => {
     });
   });
 
-  it('turns an off-site returnTo into / (THREATS.md 33)', async () => {
-    for (const returnTo of ['//evil.example', 'https://evil.example/x', '/\\evil.example']) {
+  it('turns an off-site returnTo into / at the callback, whatever its spelling (THREATS.md 33, 44)', async () => {
+    const offSite = [
+      '//evil.example',
+      'https://evil.example/x',
+      '/\\evil.example',
+      '/a/..//evil.example',
+      '/%2e%2e//evil.example',
+      '/.%2E//evil.example',
+      '/./\\evil.example',
+      '/.//evil.example',
+      '/%2f/evil.example',
+      '/%5cevil.example',
+      '/a/%252e%252e//evil.example',
+      '/\t/evil.example',
+    ];
+    for (const returnTo of offSite) {
       const browser = new Browserless();
       const { final } = await signInThroughProvider(browser, server.origin, 'eddie', { returnTo });
-      expect(final!.location).toBe(`${server.origin}/`);
+      expect({ returnTo, status: final!.status, location: final!.location }).toEqual({
+        returnTo,
+        status: 303,
+        location: `${server.origin}/`,
+      });
     }
+  });
+
+  it('keeps a same-origin returnTo in its normalised form', async () => {
+    const browser = new Browserless();
+    const { final } = await signInThroughProvider(browser, server.origin, 'eddie', {
+      returnTo: '/queries/%2e%2e/admin/audit?x=1',
+    });
+    expect(final!.status).toBe(303);
+    expect(final!.location).toBe(`${server.origin}/admin/audit?x=1`);
   });
 
   it("signs out through the provider's end-session endpoint with id_token_hint (THREATS.md 35)", async () => {
