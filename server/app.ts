@@ -72,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
   await app.register(metricsPlugin, {
+    token: config.metricsToken,
     pools: () => ({
       tools: deps.toolsDb.pool,
       ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),

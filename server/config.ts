@@ -29,6 +29,8 @@ export interface Config {
   mainDatabaseUrl?: string;
   dataSourcesFile?: string;
   sessionSecret?: string;
+  /** Bearer token that /metrics requires; unset: /metrics answers 404. */
+  metricsToken?: string;
   oidc?: OidcConfig;
   oidcScopes: string;
   oidcGroupsClaim: string;
@@ -206,6 +208,13 @@ export function loadConfig(env: Env = process.env): Config {
     r.problems.push('SESSION_SECRET is required (at least 32 characters of real entropy, e.g. `openssl rand -base64 48`)');
   }
 
+  // Optional; when set it guards /metrics, so it is held to the same bar as SESSION_SECRET.
+  const metricsToken = r.string('METRICS_TOKEN');
+  if (metricsToken !== undefined) {
+    const weakness = isWeakSecret(metricsToken);
+    if (weakness) r.problems.push(`METRICS_TOKEN is refused: ${weakness}`);
+  }
+
   const oidcScopes = r.string('OIDC_SCOPES') ?? 'openid email profile';
   if (!oidcScopes.split(/\s+/).includes('openid')) r.problems.push('OIDC_SCOPES must include "openid"');
   const oidcGroupsClaim = r.string('OIDC_GROUPS_CLAIM') ?? 'groups';
@@ -227,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
     mainDatabaseUrl,
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
     sessionSecret,
+    metricsToken,
     oidc,
     oidcScopes,
     oidcGroupsClaim,
