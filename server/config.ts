@@ -37,6 +37,8 @@ export interface Config {
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
   session: { idleMinutes: number; maxHours: number };
+  /** Requests per minute one client address may make to /auth/* (THREATS.md 52). */
+  authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
   logLevel: string;
@@ -255,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
       maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
     },
+    authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

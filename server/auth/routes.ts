@@ -19,6 +19,8 @@ export async function authRoutes(app: FastifyInstance, opts: { login: LoginServi
   const { login, publicUrl } = opts;
 
   async function fail(request: FastifyRequest, reply: FastifyReply, failure: LoginFailure) {
+    // The log keeps the (already cut) message for operators; the audit row keeps only codes.
+    request.log.info({ reason: failure.reason, detail: failure.message }, 'sign-in failed');
     await login.recordFailure(failure, request.ip);
     // No session survives a failed sign-in (THREATS.md 31).
     await request.session.destroy();
