@@ -53,7 +53,10 @@ describe('npm start (demo mode)', () => {
       await waitForOutput(proc, /ready in /);
       const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
       // The demo main database has two access tiers (standard and pii), each with its own pool.
-      expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok', 'source:main:pii': 'ok' } });
+      expect(ready).toEqual({
+        status: 'ready',
+        checks: { tools: 'ok', 'source:main': 'ok', 'source:main:pii': 'ok', audit_log: 'append-only' },
+      });
       expect(postgresProcessesUsing(workDir).length).toBeGreaterThan(0);
       await whileRunning?.();
     } finally {
@@ -68,6 +71,8 @@ describe('npm start (demo mode)', () => {
     const { output } = await bootAndStop(await freePortPair());
     expect(output).toMatch(/First start: setting up databases and demo data/);
     expect(output).toMatch(/Generating demo data: 20,000 notifications/);
+    // A newcomer's terminal: no runtime or library warnings (Node 24 is the supported runtime).
+    expect(output).not.toMatch(/WARNING|Unsupported runtime|ExperimentalWarning|DeprecationWarning/i);
     expect(output).toMatch(/SIGINT: shutting down[\s\S]*stopped/);
     // The self-check found each tier's grants as the demo declares them (it warns otherwise).
     expect(output).not.toMatch(/sensitive column|connect as the same role/);

@@ -2,6 +2,7 @@
 // one bounded pool per access tier (tiers.ts). The engine (server/engine) is the only code that runs user
 // SQL on these pools.
 import pg from 'pg';
+import { withDatabaseTls } from '../db/tls.js';
 import { ConfigError, type Config } from '../config.js';
 import { readDataSourcesFile, type DataSourceDefinition, type DataSourceSettings } from './config-file.js';
 import { DEFAULT_TIER, type ColumnRef, type Tier, type TierDefinition } from './tiers.js';
@@ -60,9 +61,10 @@ export class DataSourceRegistry {
   }
 }
 
-export function createSourcePool(url: string, max: number): pg.Pool {
+/** A source's pool; with a CA bundle configured the URL gets verify-full TLS (server/db/tls.ts). */
+export function createSourcePool(url: string, max: number, caFile?: string): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: withDatabaseTls(url, caFile),
     max,
     application_name: 'porthole',
     connectionTimeoutMillis: 10_000,
@@ -79,6 +81,7 @@ function buildSource(
   url: string,
   definition: Pick<DataSourceDefinition, 'tiers' | 'sensitiveColumns' | 'maxConnections'> | undefined,
   settings: DataSourceSettings | undefined,
+  caFile: string | undefined,
 ): DataSource {
   const max = definition?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const definitions: TierDefinition[] = definition?.tiers?.length
@@ -88,7 +91,7 @@ function buildSource(
     name: tier.name,
     groups: tier.groups,
     readsSensitive: tier.readsSensitive,
-    pool: createSourcePool(tier.url ?? (index === 0 ? url : ''), max),
+    pool: createSourcePool(tier.url ?? (index === 0 ? url : ''), max, caFile),
   }));
   return { id, name, pool: tiers[0]!.pool, tiers, sensitiveColumns: definition?.sensitiveColumns ?? [], settings };
 }
@@ -114,12 +117,15 @@ export function createDataSourceRegistry(
         mainUrl,
         tiered,
         settingsOf(mainEntry),
+        config.databaseCaFile,
       ),
     );
   }
   for (const definition of listed) {
     if (definition.id === 'main' || !definition.url) continue;
-    sources.push(buildSource(definition.id, definition.name, definition.url, definition, settingsOf(definition)));
+    sources.push(
+      buildSource(definition.id, definition.name, definition.url, definition, settingsOf(definition), config.databaseCaFile),
+    );
   }
   return new DataSourceRegistry(sources);
 }
