@@ -77,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     token: config.metricsToken,
     pools: () => ({
       tools: deps.toolsDb.pool,
-      ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),
+      ...Object.fromEntries(deps.dataSources.pools()),
     }),
   });
   await app.register(swagger, {

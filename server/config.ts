@@ -1,5 +1,6 @@
 // Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
 // sees the whole list at once instead of fixing one variable per restart.
+import type { ColumnRef, TierDefinition } from './data-sources/tiers.js';
 import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
@@ -30,6 +31,8 @@ export interface Config {
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
   dataSourcesFile?: string;
+  /** The main source's access tiers when DATA_SOURCES_FILE gives none: set by demo mode, never from the environment. */
+  mainSourceTiers?: { tiers: TierDefinition[]; sensitiveColumns: ColumnRef[] };
   /** CA bundle for verify-full TLS to every database (DATABASE_CA_FILE or PGSSLROOTCERT). */
   databaseCaFile?: string;
   sessionSecret?: string;

@@ -33,6 +33,10 @@ export interface AuditListItem {
   durationMs: number | null;
   errorCode: string | null;
   sqlPreview: string | null;
+  /** The access tier a run used (issue #13); null for other events. */
+  tier: string | null;
+  /** A CSV download under a tier that reads sensitive columns. */
+  sensitive: boolean;
 }
 
 type ListRow = Awaited<ReturnType<typeof listEvents>>[number];
@@ -51,7 +55,13 @@ function toItem(row: ListRow): AuditListItem {
     durationMs: row.duration_ms,
     errorCode: row.error_code,
     sqlPreview: row.sql_preview,
+    tier: row.tier,
+    sensitive: row.sensitive,
   };
+}
+
+function tierOf(details: Record<string, unknown>): { tier: string | null; sensitive: boolean } {
+  return { tier: typeof details.tier === 'string' ? details.tier : null, sensitive: details.sensitive === true };
 }
 
 const CSV_HEADER = [...LIST_COLUMNS, 'sql'];
@@ -98,7 +108,7 @@ export class AuditReviewService {
     if (!row) throw new AppError(404, 'not_found', `There is no audit event ${seq}.`);
     await this.deps.audit.record({ action: 'audit.read', actor: user, outcome: 'ok', clientIp, details: { seq } });
     return {
-      ...toItem({ ...row, sql_preview: null }),
+      ...toItem({ ...row, sql_preview: null, ...tierOf(JSON.parse(row.details) as Record<string, unknown>) }),
       sql: row.sql,
       params: row.params === null ? null : (JSON.parse(row.params) as unknown),
       details: JSON.parse(row.details) as unknown,

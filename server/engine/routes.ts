@@ -44,6 +44,8 @@ const RunResult = Type.Object({
   truncated: Type.Boolean(),
   truncatedBy: Type.Optional(Type.String()),
   durationMs: Type.Integer(),
+  /** The access tier the run connected as (issue #13). */
+  tier: Type.String(),
 });
 
 const ActiveRunSchema = Type.Object({
@@ -154,6 +156,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         truncated: run.truncated,
         ...(run.truncatedBy ? { truncatedBy: run.truncatedBy } : {}),
         durationMs: run.durationMs,
+        tier: run.tier,
       });
       // The rows are serialised once, by the executor; this only frames them.
       return reply
@@ -179,13 +182,40 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       const target = await checkedTarget(runs, request, reply, 'csv');
       const body = request.body as RunBody;
       const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
-      return reply
-        .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="${run.filename}"`)
-        .header('x-porthole-run-id', run.id)
-        .type('text/csv; charset=utf-8')
-        .send(run.stream);
+      return (
+        reply
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `attachment; filename="${run.filename}"`)
+          .header('x-porthole-run-id', run.id)
+          // Marks a download made under a tier that reads sensitive columns (the filename says it too).
+          .header('x-porthole-tier', run.tier)
+          .header('x-porthole-sensitive', run.sensitive ? 'true' : 'false')
+          .type('text/csv; charset=utf-8')
+          .send(run.stream)
+      );
     },
+  );
+
+  app.get(
+    '/api/queries/:id/tier',
+    {
+      preHandler: requireRole('viewer'),
+      schema: {
+        summary: 'The access tier a saved query needs (the lowest whose role may read what it reads) and yours',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: Type.Object({
+            needed: Type.Union([
+              Type.Object({ tier: Type.Union([Type.String(), Type.Null()]), groups: Type.Array(Type.String()) }),
+              Type.Null(),
+            ]),
+            yours: Type.String(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => runs.tierNeeded(currentUser(request), (request.params as { id: string }).id),
   );
 
   app.post(

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
-import type { DataSource } from '../data-sources/registry.js';
+import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
 import { AppError } from '../lib/errors.js';
 import {
@@ -29,6 +29,8 @@ import { checkCallsOnSource } from './function-catalog.js';
 import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
+import { explainTierDenial } from './tier-errors.js';
+import { probeTierNeeded, type TierNeeded } from './tier-probe.js';
 import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun } from './live-run.js';
 import { refusedRunEvent, storableParams } from './run-params.js';
@@ -111,6 +113,19 @@ export class RunService {
     throw error;
   }
 
+  /**
+   * The access tier a saved query needs (issue #13) and the one the user has, for its page. Access to the
+   * query and the source is checked first, as for a run.
+   */
+  async tierNeeded(user: SessionUser, queryId: string): Promise<{ needed: TierNeeded | null; yours: string }> {
+    const target = await this.resolveSaved(user, queryId);
+    if (target.kind !== 'saved') throw new AppError(404, 'not_found', `There is no query ${queryId}.`);
+    const source = this.sources.find(user, target.query.dataSource);
+    await this.sources.ensureUsable(source);
+    const needed = (await probeTierNeeded(source, target.query.sql)) ?? null;
+    return { needed, yours: this.sources.tierFor(user, source).name };
+  }
+
   /** Starts the periodic clean-up of rows left by dead tasks. */
   start(): void {
     const purge = () =>
@@ -144,6 +159,7 @@ export class RunService {
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       durationMs,
+      tier: plan.tier.name,
     };
   }
 
@@ -171,6 +187,7 @@ export class RunService {
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       durationMs,
+      tier: plan.tier.name,
     };
   }
 
@@ -189,7 +206,14 @@ export class RunService {
     const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
     const base = target.kind === 'saved' ? `query-${target.query.id}` : plan.source.id;
-    return { id: plan.id, stream, filename: `${base}-${stamp}.csv` };
+    const mark = plan.tier.readsSensitive ? `-${plan.tier.name}` : '';
+    return {
+      id: plan.id,
+      stream,
+      filename: `${base}${mark}-${stamp}.csv`,
+      tier: plan.tier.name,
+      sensitive: plan.tier.readsSensitive,
+    };
   }
 
   /** Cancels a run on any task: its owner or an admin may; anyone else gets a 404. */
@@ -272,8 +296,10 @@ export class RunService {
       throw error;
     }
     await this.sources.ensureUsable(source);
+    // The tier (issue #13) comes from the user's groups alone, per run; the SQL cannot name or change it.
+    const tier = this.sources.tierFor(user, source);
     // The guard judged the names as written; the source's catalog resolves operators, types, views and aliases.
-    await checkCallsOnSource(prepared, source.pool, source.id).catch((error: unknown) =>
+    await checkCallsOnSource(prepared, tier.pool, source.id).catch((error: unknown) =>
       error instanceof AppError && error.statusCode < 500 ? refuse(error) : Promise.reject(error),
     );
     const sourceLimits = this.sources.limits(source);
@@ -282,15 +308,17 @@ export class RunService {
       maxBytes: format === 'csv' ? Number.POSITIVE_INFINITY : this.options.maxResultBytes,
       maxRowBytes: this.options.maxRowBytes,
     };
-    return { id, format, source, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
+    return { id, format, source, tier, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
   }
 
-  private gate(source: DataSource): RunGate {
-    let gate = this.gates.get(source.id);
+  /** One gate per tier's pool: each tier has its own connections. */
+  private gate(source: DataSource, tier: SourceTier): RunGate {
+    const key = `${source.id}\u0000${tier.name}`;
+    let gate = this.gates.get(key);
     if (!gate) {
-      const capacity = (source.pool as unknown as { options: { max: number } }).options.max;
+      const capacity = (tier.pool as unknown as { options: { max: number } }).options.max;
       gate = new RunGate(capacity, this.options.maxWaitingPerSource, this.options.maxWaitMs);
-      this.gates.set(source.id, gate);
+      this.gates.set(key, gate);
     }
     return gate;
   }
@@ -315,10 +343,10 @@ export class RunService {
     let removed: Awaited<ReturnType<typeof removeActiveRun>>;
     let execution: Execution | undefined;
     try {
-      const leave = await this.gate(plan.source).enter();
+      const leave = await this.gate(plan.source, plan.tier).enter();
       try {
         run.check();
-        const connection = await RunConnection.open(plan.source.pool).catch((error: unknown) => {
+        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) => {
           throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
             cause: error instanceof Error ? error.message : String(error),
           });
@@ -338,7 +366,7 @@ export class RunService {
             action: 'run.started',
             sql: plan.sql,
             params: storableParams(plan.params),
-            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
+            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind, tier: plan.tier.name },
           });
           await began;
           run.check();
@@ -412,7 +440,13 @@ export class RunService {
   }
 
   private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
-    const details = { runId: plan.id, format: plan.format, truncated: result.truncated, truncatedBy: result.truncatedBy };
+    const details = {
+      runId: plan.id,
+      format: plan.format,
+      tier: plan.tier.name,
+      truncated: result.truncated,
+      truncatedBy: result.truncatedBy,
+    };
     await this.audit.record({
       ...plan.auditBase,
       action: 'run.finished',
@@ -428,7 +462,8 @@ export class RunService {
         outcome: 'ok',
         rowCount: result.rowCount,
         durationMs,
-        details: { ...details, bytes: result.bytes },
+        // A download under a tier that reads sensitive columns is marked as such (issue #13).
+        details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
       });
     }
   }
@@ -456,10 +491,12 @@ export class RunService {
       run.cancelReason = 'remote';
       run.cancelledBy = removed.cancelledBy ?? undefined;
     }
-    const answer = runError(
+    const base = runError(
       error instanceof CancelledBeforeStart ? new Error('cancelled before start') : error,
       this.errorContext(plan, run, execution),
     );
+    const pgMessage = error instanceof Error ? error.message : undefined;
+    const answer = await explainTierDenial(base, pgMessage, plan.sql, plan.source, plan.tier, this.sources).catch(() => base);
     if (answer.statusCode >= 500 && answer.code !== 'server_stopping') {
       this.log.error(
         {
@@ -482,6 +519,7 @@ export class RunService {
               details: {
                 runId: plan.id,
                 format: plan.format,
+                tier: plan.tier.name,
                 reason: run.cancelReason ?? 'unknown',
                 cancelledBy: run.cancelledBy ?? null,
               },
@@ -492,7 +530,7 @@ export class RunService {
               outcome: answer.statusCode === 403 ? 'denied' : 'error',
               errorCode: answer.code,
               durationMs,
-              details: { runId: plan.id, format: plan.format, message: capText(answer.message) },
+              details: { runId: plan.id, format: plan.format, tier: plan.tier.name, message: capText(answer.message) },
             },
       )
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));

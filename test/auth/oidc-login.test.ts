@@ -29,7 +29,7 @@ describe('OIDC sign-in with the demo provider', () => {
         OIDC_CLIENT_SECRET: 'test-client-secret',
         OIDC_SCOPES: 'openid email profile groups',
         ADMIN_GROUPS: 'porthole-admins',
-        VIEWER_GROUPS: 'support',
+        VIEWER_GROUPS: 'product',
       },
       port,
     );
