@@ -141,6 +141,27 @@ export interface QueryViewsTable {
   viewed_at: Timestamp;
 }
 
+/** Personal access tokens and CSV links (migration 2026-11-30T1237_api_tokens); secrets only as hashes. */
+export interface ApiTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: 'personal' | 'csv_link';
+  name: string;
+  secret_hash: Buffer;
+  secret_hint: string;
+  scopes: ColumnType<string[], string[], string[]>;
+  query_id: string | null;
+  params: ColumnType<unknown, string | null, string | null>;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+  last_used_at: Timestamp | null;
+  last_used_ip: string | null;
+  rate_window_start: Timestamp | null;
+  rate_window_count: Generated<number>;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -152,6 +173,7 @@ export interface Database {
   audit_verifications: AuditVerificationsTable;
   audit_retention_checkpoints: AuditRetentionCheckpointsTable;
   active_runs: ActiveRunsTable;
+  api_tokens: ApiTokensTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -23,8 +23,9 @@ import { queriesPlugin } from './queries/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
-import { sessionPlugin } from './plugins/session.js';
+import { sessionCookieName, sessionPlugin } from './plugins/session.js';
 import { spaPlugin } from './plugins/spa.js';
+import { tokensPlugin } from './tokens/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -78,10 +79,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
   await app.register(swagger, {
-    openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
+    openapi: {
+      info: { title: 'Porthole API', version: '0.1.0' },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config.publicUrl) },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A personal access token (pht_ and 40 letters and digits), from /settings/tokens',
+          },
+          csvKey: { type: 'apiKey', in: 'query', name: 'key', description: 'A CSV link key (phc_…), on its CSV route only' },
+        },
+      },
+      security: [{ sessionCookie: [] }, { bearerAuth: [] }],
+    },
   });
 
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
+  await app.register(tokensPlugin); // before the perimeter: a Bearer token is the request's principal
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
   await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });

@@ -35,6 +35,10 @@ export interface Config {
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
   session: { idleMinutes: number; maxHours: number };
+  /** API tokens and CSV links (#12): requests per token per minute, across tasks. */
+  tokens: { rateLimitPerMinute: number };
+  /** Background runs (#12): their own time limit, how long results are kept, how many one user may have going. */
+  background: { timeoutMs: number; resultRetentionMinutes: number; perUserRuns: number };
   trustProxy: boolean | string;
   auditRetentionDays?: number;
   logLevel: string;
@@ -244,6 +248,12 @@ export function loadConfig(env: Env = process.env): Config {
     session: {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
       maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
+    },
+    tokens: { rateLimitPerMinute: r.integer('TOKEN_RATE_LIMIT_PER_MINUTE', 120, 1, 100_000) },
+    background: {
+      timeoutMs: r.integer('BACKGROUND_QUERY_TIMEOUT_MS', 30 * 60_000, 1_000, 24 * 3_600_000),
+      resultRetentionMinutes: r.integer('RESULT_RETENTION_MINUTES', 60, 1, 30 * 24 * 60),
+      perUserRuns: r.integer('BACKGROUND_RUNS_PER_USER', 3, 1, 100),
     },
     trustProxy: readTrustProxy(r),
     auditRetentionDays,

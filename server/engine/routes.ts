@@ -77,7 +77,7 @@ async function targetOf(runs: RunService, request: FastifyRequest, body: RunBody
 }
 
 /** Cancels the run when the client disconnects before the response is complete. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
+export function disconnectSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();

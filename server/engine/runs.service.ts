@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
+import { auditActor, requireScope } from '../auth/principal.js';
 import type { DataSource } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
 import { AppError } from '../lib/errors.js';
@@ -215,7 +216,7 @@ export class RunService {
     const sql = saved ? saved.sql : (target as { sql: string }).sql;
     const id = requestedId ?? randomUUID();
     const auditBase: Omit<AuditEvent, 'action'> = {
-      actor: { id: user.id, email: user.email },
+      actor: auditActor(user),
       dataSource: sourceId,
       queryId: saved?.id,
       queryVersion: saved?.version,
@@ -237,6 +238,11 @@ export class RunService {
 
     if (requestedId !== undefined && !UUID.test(requestedId)) {
       throw new AppError(400, 'invalid_request', 'runId must be a UUID (the client generates it so it can cancel the run).');
+    }
+    try {
+      requireScope(user, saved ? 'queries:run' : 'sql:run'); // a token's scopes narrow the role checks below
+    } catch (error) {
+      return refuse(error as AppError);
     }
     if (!saved && !hasRole(user, 'editor')) {
       return refuse(
