@@ -41,6 +41,8 @@ export interface Config {
   background: { timeoutMs: number; resultRetentionMinutes: number; perUserRuns: number };
   trustProxy: boolean | string;
   auditRetentionDays?: number;
+  /** The result store's caps, in compressed bytes (server/results/store.ts). */
+  results: { maxEntryBytes: number; maxTotalBytes: number };
   logLevel: string;
 }
 
@@ -257,6 +259,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
+    results: {
+      maxEntryBytes: r.integer('RESULT_STORE_MAX_ENTRY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxTotalBytes: r.integer('RESULT_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
