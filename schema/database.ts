@@ -181,6 +181,30 @@ export interface ResultsTable {
   expires_at: Timestamp;
 }
 
+/** Runs started in the background (migration 2026-11-30T1253_background_runs); results in `results`. */
+export interface BackgroundRunsTable {
+  id: string;
+  user_id: string;
+  token_id: string | null;
+  data_source: string;
+  query_id: string | null;
+  query_version: number | null;
+  query_name: string | null;
+  sql_preview: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  task_id: string;
+  created_at: Generated<Date>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  deadline_at: Timestamp;
+  row_count: number | null;
+  truncated: boolean | null;
+  duration_ms: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  result_expires_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -194,6 +218,7 @@ export interface Database {
   active_runs: ActiveRunsTable;
   api_tokens: ApiTokensTable;
   results: ResultsTable;
+  background_runs: BackgroundRunsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -27,6 +27,7 @@ import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { sessionCookieName, sessionPlugin } from './plugins/session.js';
 import { spaPlugin } from './plugins/spa.js';
 import { tokensPlugin } from './tokens/plugin.js';
+import { backgroundRunsPlugin } from './background/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(enginePlugin);
   await app.register(resultsPlugin);
   await app.register(queriesPlugin);
+  await app.register(backgroundRunsPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

@@ -265,7 +265,8 @@ export class RunService {
       maxBytes: format === 'csv' ? Number.POSITIVE_INFINITY : this.options.maxResultBytes,
       maxRowBytes: this.options.maxRowBytes,
     };
-    return { id, format, source, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
+    const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
+    return { id, format, source, prepared, limits, timeoutMs, auditBase, sql, params, saved };
   }
 
   private gate(source: DataSource): RunGate {
@@ -290,6 +291,7 @@ export class RunService {
     const run = new LiveRun(plan.id, user.id);
     if (this.live.has(plan.id)) throw new AppError(409, 'conflict', `A run with id ${plan.id} already exists.`);
     this.live.set(plan.id, run);
+    context.onPlanned?.();
     const onAbort = () => run.cancel('disconnect');
     context.signal?.addEventListener('abort', onAbort);
     if (context.signal?.aborted) onAbort();
@@ -325,6 +327,7 @@ export class RunService {
           });
           await began;
           run.check();
+          context.onStarted?.();
           execution = new Execution(connection, plan.prepared);
           run.execution = execution;
           result = await work(execution);

@@ -138,6 +138,9 @@ describe('API tokens', () => {
       (r) => r.url.startsWith('/api/') && r.method !== 'HEAD' && r.url !== '/api/queries/:id/results.csv',
     );
     expect(apiRoutes.length).toBeGreaterThan(20);
+    // Every route the policy names exists.
+    const registered = new Set(apiRoutes.map((r) => `${r.method} ${r.url}`));
+    expect(Object.keys(EXPECTED_OPEN).filter((route) => !registered.has(route))).toEqual([]);
     const refusedCodes = new Set(['insufficient_scope', 'token_not_allowed']);
     for (const route of apiRoutes) {
       const allowed = EXPECTED_OPEN[`${route.method} ${route.url}`];
