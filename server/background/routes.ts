@@ -66,6 +66,13 @@ export async function backgroundRunRoutes(app: FastifyInstance, opts: { backgrou
         summary:
           'A finished background run’s result: JSON (default), NDJSON (Accept: application/x-ndjson) or CSV (Accept: text/csv)',
         params: RunIdParams,
+        querystring: Type.Object({
+          format: Type.Optional(
+            Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')], {
+              description: 'Overrides Accept (for a plain download link)',
+            }),
+          ),
+        }),
         produces: ['application/json', ROW_STREAM_TYPE, 'text/csv'],
         response: {
           200: Type.Unknown({ description: 'The rows, in the format the Accept header asked for' }),
@@ -75,7 +82,7 @@ export async function backgroundRunRoutes(app: FastifyInstance, opts: { backgrou
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      const format = resultFormat(request.headers.accept);
+      const format = (request.query as { format?: Format }).format ?? resultFormat(request.headers.accept);
       const result = await background.result(currentUser(request), id, format, request.ip);
       const totals = { id, rowCount: result.rowCount, truncated: result.truncated, durationMs: result.run.durationMs };
       reply.header('cache-control', 'no-store').header('x-porthole-run-id', id);
