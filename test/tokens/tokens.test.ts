@@ -276,6 +276,24 @@ describe('API tokens', () => {
     }
   });
 
+  it('documents Bearer auth and the new routes in the OpenAPI document', async () => {
+    const docs = (await t.app.inject({ method: 'GET', url: '/api/docs', headers: { cookie: editor.cookie } })).json();
+    expect(docs.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(docs.security).toEqual([{ sessionCookie: [] }, { bearerAuth: [] }]);
+    for (const path of [
+      '/api/tokens',
+      '/api/tokens/{id}/revoke',
+      '/api/queries/{id}/csv-links',
+      '/api/runs/{id}',
+      '/api/runs/{id}/result',
+    ]) {
+      expect(Object.keys(docs.paths)).toContain(path);
+    }
+    expect(docs.paths['/api/queries/{id}/results.csv'].get.security).toEqual([{ csvKey: [] }]);
+    expect(docs.paths['/api/tokens'].post.security).toEqual([{ sessionCookie: [] }]);
+    expect(Object.keys(docs.paths['/api/runs'].post.responses)).toContain('202');
+  });
+
   it('lets users revoke only their own; admins list and revoke everyone’s', async () => {
     const mine = await createToken(t, editor, ['queries:read']);
     const someoneElse = await signIn(t, 'editor');
