@@ -2,7 +2,7 @@
 //  * every /api route needs a session unless it is on PUBLIC_API_ROUTES (THREATS.md 28);
 //  * state-changing requests must be JSON from our own origin (THREATS.md 37): a cross-site form or
 //    text/plain POST can neither set a JSON content type nor forge Origin / Sec-Fetch-Site. A request
-//    with neither header is refused too (browsers send Origin on every POST). API token requests
+//    carrying a cookie with neither header is refused too (browsers send Origin on every POST). API token requests
 //    (tokens/plugin.ts ran first) skip the origin check: no cookie counts for them, so there is nothing
 //    for another site to borrow.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -37,7 +37,9 @@ function checkSameOriginJson(request: FastifyRequest, origin: string): void {
   if (requestOrigin !== undefined && requestOrigin !== origin) throw crossSite();
   const fetchSite = request.headers['sec-fetch-site'];
   if (fetchSite !== undefined && fetchSite !== 'same-origin') throw crossSite();
-  if (requestOrigin === undefined && fetchSite === undefined) {
+  // With a cookie, the request must say where it comes from: browsers always do on POST, so a request with
+  // a session and no Origin is a tool replaying a stolen cookie, or a browser we cannot judge.
+  if (requestOrigin === undefined && fetchSite === undefined && request.headers.cookie !== undefined) {
     throw new AppError(
       403,
       'cross_origin_request',
