@@ -224,6 +224,11 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     expect(failing.code).toBe(1);
   });
 
+  whenRunning('runs the same Node major as the tests (the npm "node" devDependency)', async () => {
+    const inImage = await exec('process.stdout.write(process.versions.node)');
+    expect(inImage.stdout.split('.')[0]).toBe(process.versions.node.split('.')[0]);
+  });
+
   whenRunning('runs as a non-root user that cannot change its own code', async () => {
     const user = (await podmanOk(['image', 'inspect', '--format', '{{.Config.User}}', APP_IMAGE])).trim();
     expect(user).toBe('10001:10001'); // numeric, so Kubernetes' runAsNonRoot can check it
