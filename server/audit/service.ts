@@ -35,6 +35,7 @@ export type AuditAction =
   | 'query.forked'
   | 'query.visibility_changed'
   | 'query.purged'
+  | 'query.access_denied'
   | 'audit.read'
   | 'audit.exported'
   | 'token.created'
