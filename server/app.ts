@@ -22,11 +22,14 @@ import { auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
+import { resultsPlugin } from './results/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
-import { sessionPlugin } from './plugins/session.js';
+import { sessionCookieName, sessionPlugin } from './plugins/session.js';
 import { spaPlugin } from './plugins/spa.js';
+import { tokensPlugin } from './tokens/plugin.js';
+import { backgroundRunsPlugin } from './background/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -81,12 +84,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
   await app.register(swagger, {
-    openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
+    openapi: {
+      info: { title: 'Porthole API', version: '0.1.0' },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config.publicUrl) },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A personal access token (pht_ and 40 letters and digits), from /settings/tokens',
+          },
+          csvKey: { type: 'apiKey', in: 'query', name: 'key', description: 'A CSV link key (phc_…), on its CSV route only' },
+        },
+      },
+      security: [{ sessionCookie: [] }, { bearerAuth: [] }],
+    },
   });
 
   // Before any route, so every /auth/* route registered later gets the limit.
   await app.register(authRateLimitPlugin, { perMinute: config.authRateLimitPerMinute });
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
+  await app.register(tokensPlugin); // before the perimeter: a Bearer token is the request's principal
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
   await app.register(healthRoutes, {
@@ -96,7 +115,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     production: config.nodeEnv === 'production',
   });
   await app.register(enginePlugin);
+  await app.register(resultsPlugin);
   await app.register(queriesPlugin);
+  await app.register(backgroundRunsPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

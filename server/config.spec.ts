@@ -37,6 +37,31 @@ describe('loadConfig', () => {
     expect(config.oidcGroupsClaim).toBe('groups');
   });
 
+  it('reads the API token and background run settings, with their defaults, and refuses bad values', () => {
+    const defaults = loadConfig({});
+    expect(defaults.tokens).toEqual({ rateLimitPerMinute: 120 });
+    expect(defaults.background).toEqual({ timeoutMs: 1_800_000, resultRetentionMinutes: 60, perUserRuns: 3 });
+    const set = loadConfig({
+      TOKEN_RATE_LIMIT_PER_MINUTE: '30',
+      BACKGROUND_QUERY_TIMEOUT_MS: '600000',
+      RESULT_RETENTION_MINUTES: '15',
+      BACKGROUND_RUNS_PER_USER: '1',
+    });
+    expect(set.tokens.rateLimitPerMinute).toBe(30);
+    expect(set.background).toEqual({ timeoutMs: 600_000, resultRetentionMinutes: 15, perUserRuns: 1 });
+    const problems = problemsOf({
+      TOKEN_RATE_LIMIT_PER_MINUTE: '0',
+      RESULT_RETENTION_MINUTES: 'soon',
+      BACKGROUND_QUERY_TIMEOUT_MS: '5',
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems.map((problem) => problem.split(' ')[0])).toEqual([
+      'TOKEN_RATE_LIMIT_PER_MINUTE',
+      'BACKGROUND_QUERY_TIMEOUT_MS',
+      'RESULT_RETENTION_MINUTES',
+    ]);
+  });
+
   it('returns a deeply frozen object', () => {
     const config = loadConfig({ ADMIN_EMAILS: 'A@x.com' });
     expect(Object.isFrozen(config)).toBe(true);

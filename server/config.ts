@@ -44,10 +44,16 @@ export interface Config {
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
   session: { idleMinutes: number; maxHours: number };
+  /** API tokens and CSV links (#12): requests per token per minute, across tasks. */
+  tokens: { rateLimitPerMinute: number };
+  /** Background runs (#12): their own time limit, how long results are kept, how many one user may have going. */
+  background: { timeoutMs: number; resultRetentionMinutes: number; perUserRuns: number };
   /** Requests per minute one client address may make to /auth/* (THREATS.md 52). */
   authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
+  /** The result store's caps, in compressed bytes (server/results/store.ts). */
+  results: { maxEntryBytes: number; maxTotalBytes: number };
   logLevel: string;
 }
 
@@ -270,9 +276,19 @@ export function loadConfig(env: Env = process.env): Config {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
       maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
     },
+    tokens: { rateLimitPerMinute: r.integer('TOKEN_RATE_LIMIT_PER_MINUTE', 120, 1, 100_000) },
+    background: {
+      timeoutMs: r.integer('BACKGROUND_QUERY_TIMEOUT_MS', 30 * 60_000, 1_000, 24 * 3_600_000),
+      resultRetentionMinutes: r.integer('RESULT_RETENTION_MINUTES', 60, 1, 30 * 24 * 60),
+      perUserRuns: r.integer('BACKGROUND_RUNS_PER_USER', 3, 1, 100),
+    },
     authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
+    results: {
+      maxEntryBytes: r.integer('RESULT_STORE_MAX_ENTRY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxTotalBytes: r.integer('RESULT_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -138,7 +138,12 @@ describe('server skeleton', () => {
       expect(res.statusCode).toBe(404);
       expect(res.json()).toEqual({ error: { code: 'not_found', message: expect.stringContaining('No route') } });
     }
-    const post = await t.app.inject({ method: 'POST', url: '/queries', headers: { cookie }, payload: {} });
+    const post = await t.app.inject({
+      method: 'POST',
+      url: '/queries',
+      headers: { cookie, origin: t.config.publicUrl },
+      payload: {},
+    });
     expect(post.statusCode).toBe(404);
   });
 

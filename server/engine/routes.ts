@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
+import { BackgroundStarted } from '../background/schemas.js';
 import { AppError } from '../lib/errors.js';
 import { capText } from './error-text.js';
 import { ROW_STREAM_TYPE, streamRows, wantsRowStream } from './row-stream.js';
@@ -24,6 +25,12 @@ const RunBody = Type.Object(
     ),
     params: Type.Optional(RunParams),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
+    background: Type.Optional(
+      Type.Boolean({
+        description:
+          'Run in the background: answers 202 {id, status} at once; poll GET /api/runs/:id, fetch GET /api/runs/:id/result',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -99,7 +106,7 @@ async function checkedTarget(runs: RunService, request: FastifyRequest, reply: F
 }
 
 /** Cancels the run when the client disconnects before the response is complete. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
+export function disconnectSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
@@ -137,11 +144,19 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     {
       preHandler: requireRole('viewer'),
       attachValidation: true,
-      schema: { summary: 'Run a query and return its rows as JSON', body: RunBody, response: { 200: RunResult, ...errors } },
+      schema: {
+        summary: 'Run a query and return its rows as JSON (or start it in the background)',
+        body: RunBody,
+        response: { 200: RunResult, 202: BackgroundStarted, ...errors },
+      },
     },
     async (request, reply) => {
       const target = await checkedTarget(runs, request, reply, 'json');
       const body = request.body as RunBody;
+      if (body.background) {
+        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip);
+        return reply.code(202).header('location', `/api/runs/${started.id}`).send(started);
+      }
       if (wantsRowStream(request.headers.accept)) {
         const stream = await streamRows(
           (sink) => runs.runJsonStreaming(context(request, reply), target, body.params ?? {}, sink, body.runId),
@@ -181,6 +196,13 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     async (request, reply) => {
       const target = await checkedTarget(runs, request, reply, 'csv');
       const body = request.body as RunBody;
+      if (body.background) {
+        throw new AppError(
+          400,
+          'invalid_request',
+          'Start background runs with POST /api/runs; fetch their CSV from /api/runs/:id/result.',
+        );
+      }
       const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
       return (
         reply

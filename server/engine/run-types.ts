@@ -27,6 +27,12 @@ export interface RunContext {
   clientIp?: string;
   /** Aborted when the client goes away: the run is cancelled. */
   signal?: AbortSignal;
+  /** A time limit other than the source's (background runs: BACKGROUND_QUERY_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Called once every check has passed and the run waits for its turn (background runs answer 202 here). */
+  onPlanned?: () => void;
+  /** Called once run.started is recorded and the query is about to reach the database. */
+  onStarted?: () => void;
 }
 
 export interface RunOptions {

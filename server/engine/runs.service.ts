@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
+import { auditActor, requireScope } from '../auth/principal.js';
 import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
 import { AppError } from '../lib/errors.js';
@@ -267,7 +268,7 @@ export class RunService {
     const sql = saved ? saved.sql : (target as { sql: string }).sql;
     const id = requestedId ?? randomUUID();
     const auditBase: Omit<AuditEvent, 'action'> = {
-      actor: { id: user.id, email: user.email },
+      actor: auditActor(user),
       dataSource: sourceId,
       queryId: saved?.id,
       queryVersion: saved?.version,
@@ -280,6 +281,11 @@ export class RunService {
 
     if (requestedId !== undefined && !UUID.test(requestedId)) {
       throw new AppError(400, 'invalid_request', 'runId must be a UUID (the client generates it so it can cancel the run).');
+    }
+    try {
+      requireScope(user, saved ? 'queries:run' : 'sql:run'); // a token's scopes narrow the role checks below
+    } catch (error) {
+      return refuse(error as AppError);
     }
     if (!saved && !hasRole(user, 'editor')) {
       return refuse(
@@ -308,7 +314,8 @@ export class RunService {
       maxBytes: format === 'csv' ? Number.POSITIVE_INFINITY : this.options.maxResultBytes,
       maxRowBytes: this.options.maxRowBytes,
     };
-    return { id, format, source, tier, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
+    const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
+    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params, saved };
   }
 
   /** One gate per tier's pool: each tier has its own connections. */
@@ -335,6 +342,7 @@ export class RunService {
     const run = new LiveRun(plan.id, user.id);
     if (this.live.has(plan.id)) throw new AppError(409, 'conflict', `A run with id ${plan.id} already exists.`);
     this.live.set(plan.id, run);
+    context.onPlanned?.();
     const onAbort = () => run.cancel('disconnect');
     context.signal?.addEventListener('abort', onAbort);
     if (context.signal?.aborted) onAbort();
@@ -370,6 +378,7 @@ export class RunService {
           });
           await began;
           run.check();
+          context.onStarted?.();
           execution = new Execution(connection, plan.prepared);
           run.execution = execution;
           result = await work(execution);

@@ -34,6 +34,7 @@ describe.skipIf(!browserAvailable)('web shell (Chromium)', { timeout: 60_000 }, 
       'Queries',
       'New query',
       'Audit log',
+      'API tokens',
     ]);
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/shell-home.png', fullPage: true });
