@@ -71,6 +71,13 @@ export class RowCollector implements RowSink {
 /** How a JSON result's rows were formatted: by PostgreSQL (json-rows.ts) or by the converters (values.ts). */
 export type JsonFormatting = 'database' | 'converters';
 
+export interface JsonOptions {
+  /** Small first batches for a page that shows rows as they come (NDJSON), or larger ones (default). */
+  batches?: 'document' | 'stream';
+  /** 'converters' skips PostgreSQL's formatting (the tests prove both paths give the same bytes). */
+  formatting?: JsonFormatting;
+}
+
 type TextRow = Array<string | null>;
 
 export interface CsvOutcome {
@@ -150,7 +157,8 @@ export class Execution {
    * the last one, so a reader that stops reading stalls the cursor instead of growing memory. The byte cap
    * counts the rows as they go out (JSON text, escapes included).
    */
-  async json(limits: ExecutionLimits, sink: RowSink, batches: 'document' | 'stream' = 'document'): Promise<JsonResult> {
+  async json(limits: ExecutionLimits, sink: RowSink, options: JsonOptions = {}): Promise<JsonResult> {
+    const batches = options.batches ?? 'document';
     const { values, types } = this.prepared.bound;
     const [firstBatch, nextBatch] = batches === 'stream' ? [STREAM_FIRST_BATCH, STREAM_NEXT_BATCH] : [FIRST_BATCH, NEXT_BATCH];
     // The wire guard bounds memory between two batches; the cap itself is on what is sent (below). Wire
@@ -158,7 +166,7 @@ export class Execution {
     this.watchWire({ maxBytes: limits.maxBytes * WIRE_BYTES_PER_JSON_BYTE, maxRowBytes: limits.maxRowBytes });
     try {
       const fields = await this.describe(this.sent.text, types);
-      const wrapped = await jsonRowsText(this.prepared, fields);
+      const wrapped = options.formatting === 'converters' ? undefined : await jsonRowsText(this.prepared, fields);
       if (wrapped) this.sent = wrapped;
       this.formatting = wrapped ? 'database' : 'converters';
       const reader = new PortalReader(this.sent.text, values, types, Math.min(limits.maxRows + 1, firstBatch));

@@ -132,7 +132,7 @@ export class RunService {
     const headed: RowSink = { columns: (columns) => sink.columns(columns, head), rows: (json, count) => sink.rows(json, count) };
     let result!: JsonResult;
     const durationMs = await this.lifecycle(context, plan, async (execution) => {
-      result = await execution.json(plan.limits, headed, batches);
+      result = await execution.json(plan.limits, headed, { batches });
       return { rowCount: result.rowCount, truncated: result.truncated, truncatedBy: result.truncatedBy };
     });
     return {
