@@ -92,6 +92,9 @@ const NEXT_BATCH = 10_000;
 /** Smaller batches when rows go to the page as they arrive: the first ones show within moments. */
 const STREAM_FIRST_BATCH = 100;
 const STREAM_NEXT_BATCH = 1_000;
+/** JSON per batch the row count aims at (from the average row so far), and the fewest rows per batch. */
+const BATCH_BYTES = 1024 * 1024;
+const MIN_BATCH = 100;
 const CSV_CHUNK_BYTES = 64 * 1024;
 /** The wire guard of a JSON result, as a multiple of its byte cap (see json()). */
 const WIRE_BYTES_PER_JSON_BYTE = 3;
@@ -208,7 +211,9 @@ export class Execution {
           }
           truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
           if (truncatedBy || batch.done) break;
-          batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, nextBatch));
+          // About BATCH_BYTES of JSON per batch, whatever the row size: memory per run stays a few MB.
+          const fitting = Math.floor((BATCH_BYTES * rowCount) / Math.max(bytes, 1));
+          batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, Math.max(MIN_BATCH, Math.min(nextBatch, fitting))));
         }
         await reader.finish();
         return {
