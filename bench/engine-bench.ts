@@ -249,8 +249,9 @@ function timedPost(
       let markerAt: number | undefined;
       response.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        tail = (tail + chunk.toString('latin1')).slice(-400);
-        if (marker && markerAt === undefined && tail.includes(marker)) markerAt = performance.now();
+        const text = tail + chunk.toString('latin1');
+        if (marker && markerAt === undefined && text.includes(marker)) markerAt = performance.now();
+        tail = text.slice(-400);
       });
       response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes, tail, markerAt, endAt: performance.now() }));
       response.on('error', reject);
