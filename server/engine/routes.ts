@@ -42,6 +42,12 @@ const RunResult = Type.Object({
   truncated: Type.Boolean(),
   truncatedBy: Type.Optional(Type.String()),
   durationMs: Type.Integer(),
+  error: Type.Optional(
+    Type.Object(
+      { code: Type.String(), message: Type.String() },
+      { additionalProperties: true, description: 'In place of the totals' },
+    ),
+  ),
 });
 
 const RUN_RESULT_DESCRIPTION = [

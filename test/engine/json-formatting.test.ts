@@ -149,7 +149,7 @@ describe('JSON rows formatted by PostgreSQL equal the converters, byte for byte'
   }
 
   async function bothPaths(sql: string, timeZone?: string, params?: Record<string, unknown>) {
-    const database = await rowsJson(sql, undefined, timeZone, params);
+    const database = await rowsJson(sql, 'database', timeZone, params);
     const converters = await rowsJson(sql, 'converters', timeZone, params);
     expect(database.formatting).toBe('database');
     expect(converters.formatting).toBe('converters');
@@ -164,7 +164,7 @@ describe('JSON rows formatted by PostgreSQL equal the converters, byte for byte'
       expect(JSON.parse(`[${database}]`)).toHaveLength(Math.max(...Object.values(CASES).map((c) => c.length)) + 1);
     }
     // Spot checks of what both paths agree on: exact types stay strings, floats print as JavaScript does.
-    const [first] = JSON.parse(`[${(await rowsJson(sql, undefined)).json}]`) as Array<Record<number, unknown>>;
+    const [first] = JSON.parse(`[${(await rowsJson(sql, 'database')).json}]`) as Array<Record<number, unknown>>;
     expect(first).toContain('-9223372036854775808');
     expect(first).toContain('2024-01-31T09:30:00Z');
   });
@@ -179,7 +179,7 @@ describe('JSON rows formatted by PostgreSQL equal the converters, byte for byte'
 
   it('keeps the converters for types the wrap does not know, EXPLAIN and SHOW', async () => {
     for (const sql of ['select array[1, 2] as a, 1 as b', 'explain select 1', 'show timezone', "select 'pg_class'::regclass"]) {
-      expect((await rowsJson(sql, undefined)).formatting, sql).toBe('converters');
+      expect((await rowsJson(sql, 'database')).formatting, sql).toBe('converters');
     }
     // Duplicate and odd column names are fine: the wrapper names the columns itself.
     const { database, converters } = await bothPaths('select 1, 1, 2 as "a""b", 3 as "?column?"');
