@@ -74,7 +74,11 @@ export async function benchSqlpad(
     for (;;) {
       if (child.exitCode !== null) {
         console.log(
-          `engine sqlpad: sqlpad@3.1.0 exited on Node ${process.version}: ${output.trim().split('\n').slice(-3).join(' | ')}`,
+          `engine sqlpad: sqlpad@3.1.0 cannot run on Node ${process.version}: ` +
+            (output
+              .split('\n')
+              .filter((l) => /error/i.test(l) && !/^\s+at /.test(l))
+              .join(' | ') || output.trim().slice(-300)),
         );
         return;
       }
