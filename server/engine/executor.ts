@@ -2,7 +2,7 @@
 // and bytes, or a CSV stream (COPY when the statement allows it, the cursor otherwise) capped by rows.
 // Memory stays flat: rows are fetched in batches, CSV bytes flow with backpressure down to the socket,
 // and a WireWatch stops any single row or result that would not fit before pg buffers it.
-import { Readable } from 'node:stream';
+import { CsvStream } from './csv-stream.js';
 import { jsonRowsText } from './json-rows.js';
 import {
   CopyOutReader,
@@ -100,7 +100,6 @@ const STREAM_NEXT_BATCH = 1_000;
 /** JSON per batch the row count aims at (from the average row so far), and the fewest rows per batch. */
 const BATCH_BYTES = 1024 * 1024;
 const MIN_BATCH = 100;
-const CSV_CHUNK_BYTES = 64 * 1024;
 /** The wire guard of a JSON result, as a multiple of its byte cap (see json()). */
 const WIRE_BYTES_PER_JSON_BYTE = 3;
 /** After a cancel request, how long the backend gets to answer before the socket is cut. */
@@ -192,11 +191,8 @@ export class Execution {
         let truncatedBy: TruncatedBy | undefined;
         let batch = await reader.next(0);
         for (;;) {
-          let rows = batch.rows;
-          if (rowCount + rows.length > limits.maxRows) {
-            rows = rows.slice(0, limits.maxRows - rowCount);
-            truncatedBy = 'rows';
-          }
+          let rows = withinRowCap(batch.rows, rowCount, limits.maxRows);
+          if (rows.length < batch.rows.length) truncatedBy = 'rows';
           if (rows.length > 0) {
             const texts = encode(rows);
             let json = texts.join(',');
@@ -331,11 +327,8 @@ export class Execution {
       let truncatedBy: TruncatedBy | undefined;
       let batch = await reader.next(0);
       for (;;) {
-        let rows = batch.rows;
-        if (rowCount + rows.length > limits.maxRows) {
-          rows = rows.slice(0, limits.maxRows - rowCount);
-          truncatedBy = 'rows';
-        }
+        const rows = withinRowCap(batch.rows, rowCount, limits.maxRows);
+        if (rows.length < batch.rows.length) truncatedBy = 'rows';
         let chunk = '';
         for (const row of rows) chunk += csvLine(row);
         rowCount += rows.length;
@@ -360,6 +353,11 @@ export class Execution {
   }
 }
 
+/** The rows of a batch that fit under the row cap, `before` rows having been taken already. */
+function withinRowCap<T>(rows: T[], before: number, maxRows: number): T[] {
+  return before + rows.length > maxRows ? rows.slice(0, maxRows - before) : rows;
+}
+
 /** How many of the rows (JSON texts) fit in `room` bytes, with a comma between each two. */
 function rowsWithin(texts: string[], room: number): number {
   let used = -1;
@@ -372,98 +370,4 @@ function rowsWithin(texts: string[], room: number): number {
 
 function describeColumns(fields: FieldDescription[]): ColumnInfo[] {
   return fields.map((f) => columnInfo(f.name, f.dataTypeID));
-}
-
-/**
- * The CSV body: rows are gathered into ~64 KB chunks before they are pushed, and a full buffer asks the
- * producer to pause until the HTTP response drains. Destroyed early (the client went away) -> onAbandon.
- * The last chunk and the end are held back until release(): the run's closing audit events are committed
- * before the client has the whole file (issue #11).
- */
-export class CsvStream extends Readable {
-  /** Bytes of CSV added (the held-back last chunk included). */
-  bytes = 0;
-  onDemand?: () => void;
-  // pg's parser may reuse the memory behind a message once it returns, so bytes are copied in at once.
-  private buffer = Buffer.allocUnsafe(CSV_CHUNK_BYTES);
-  private filled = 0;
-  private complete = false;
-  private ended = false;
-  private waiting?: () => void;
-
-  constructor(private readonly onAbandon: () => void) {
-    super({ highWaterMark: 4 * CSV_CHUNK_BYTES });
-    // A failure before the response took the stream must not surface as an unhandled 'error' event; once
-    // it is piped, the HTTP layer sees the error too and aborts the response.
-    this.on('error', () => undefined);
-  }
-
-  /** Adds bytes; false means the consumer is full (or gone) and the producer should wait for demand. */
-  add(chunk: Buffer): boolean {
-    if (this.ended || this.complete) return false;
-    this.bytes += chunk.length;
-    if (this.filled + chunk.length <= this.buffer.length) {
-      chunk.copy(this.buffer, this.filled);
-      this.filled += chunk.length;
-      return this.filled < this.buffer.length || this.flush();
-    }
-    let more = this.flush();
-    if (chunk.length >= this.buffer.length) {
-      more = this.push(Buffer.from(chunk)) && more;
-    } else {
-      chunk.copy(this.buffer, 0);
-      this.filled = chunk.length;
-    }
-    return more;
-  }
-
-  private flush(): boolean {
-    if (this.filled === 0) return true;
-    const chunk = this.buffer.subarray(0, this.filled);
-    this.buffer = Buffer.allocUnsafe(CSV_CHUNK_BYTES);
-    this.filled = 0;
-    return this.push(chunk);
-  }
-
-  /** Resolves when the consumer wants more, or at once if it is gone. */
-  demand(): Promise<void> {
-    if (this.destroyed) return Promise.resolve();
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  override _read(): void {
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.();
-    this.onDemand?.();
-  }
-
-  /** Every row is in; the buffered rest waits for release(). */
-  finish(): void {
-    this.complete = true;
-  }
-
-  /** Sends the held-back rest and ends the body. */
-  release(): void {
-    if (this.ended || this.destroyed) return;
-    this.flush();
-    this.ended = true;
-    this.push(null);
-  }
-
-  fail(error: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.destroy(error instanceof Error ? error : new Error(String(error)));
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.ended) {
-      this.ended = true;
-      this.onAbandon();
-    }
-    this.waiting?.();
-    this.waiting = undefined;
-    callback(error);
-  }
 }

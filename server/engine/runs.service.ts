@@ -23,17 +23,10 @@ import {
   type ActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
+import type { CsvStream } from './csv-stream.js';
 import { capText } from './error-text.js';
 import { checkCallsOnSource } from './function-catalog.js';
-import {
-  Execution,
-  RowCollector,
-  type CsvOutcome,
-  type CsvStream,
-  type ExecutionLimits,
-  type JsonResult,
-  type RowSink,
-} from './executor.js';
+import { Execution, RowCollector, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
 import { RunGate } from './run-gate.js';
