@@ -1,14 +1,18 @@
-// npm run bench -- engine [--rows=1000000] [--only=csv,json,concurrency]
+// npm run bench -- engine [--rows=1000000] [--only=csv,json,stream,concurrency]
 // Measured in one run on one machine, against Porthole running as its own process:
 //   csv          1M rows x 8 columns through POST /api/runs.csv vs COPY (query) TO STDOUT through the raw
 //                driver (and psql when installed); the server's peak RSS growth while streaming
 //   json         10k and 100k rows through POST /api/runs vs the same query through the raw driver
+//   stream       all rows as JSON through POST /api/runs vs the same rows as CSV (ratio), the server's
+//                peak RSS growth during the JSON response, and the time to the first NDJSON batch of a
+//                500,000-row result against the raw driver's first row of the same query
 //   concurrency  200 concurrent small runs from 40 users: throughput, p50/p99, and one user's burst
 //                answered by the per-user cap (the only 429s expected)
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import pg from 'pg';
 import { BENCH_TABLE, startEngineBench, type EngineBench } from './engine-setup.js';
+import { benchSqlpad } from './sqlpad.js';
 
 /** Rounds per measurement; the best and the median are printed (on a shared machine the best is the steadier). */
 const ROUNDS = 5;
@@ -196,6 +200,139 @@ async function benchJson(bench: EngineBench): Promise<void> {
   }
 }
 
+/** Simple-protocol query through pg's connection that notes when the first row arrives and drops the rest. */
+class FirstRowTimer {
+  firstRowAt?: number;
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (error: unknown) => void;
+  constructor(private readonly text: string) {
+    this.done = new Promise((resolve, reject) => ((this.resolve = resolve), (this.reject = reject)));
+  }
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+  handleDataRow(): void {
+    this.firstRowAt ??= performance.now();
+  }
+  handleReadyForQuery(): void {
+    this.resolve();
+  }
+  handleError(error: unknown): void {
+    this.reject(error);
+  }
+  handleRowDescription(): void {}
+  handleCommandComplete(): void {}
+  handlePortalSuspended(): void {}
+  handleEmptyQuery(): void {}
+  handleCopyInResponse(): void {}
+  handleCopyData(): void {}
+}
+
+/** POSTs and reads the body to its end, noting when `marker` first appears; keeps only the last bytes. */
+function timedPost(
+  bench: EngineBench,
+  path: string,
+  body: unknown,
+  accept: string,
+  marker?: string,
+): Promise<{ status: number; bytes: number; tail: string; markerAt?: number; endAt: number }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${bench.origin}${path}`, {
+      method: 'POST',
+      agent,
+      headers: { cookie: bench.cookies[0]!, 'content-type': 'application/json', accept },
+    });
+    request.on('response', (response) => {
+      let bytes = 0;
+      let tail = '';
+      let markerAt: number | undefined;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        const text = tail + chunk.toString('latin1');
+        if (marker && markerAt === undefined && text.includes(marker)) markerAt = performance.now();
+        tail = text.slice(-400);
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes, tail, markerAt, endAt: performance.now() }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+async function withPeakRss<T>(bench: EngineBench, fn: () => Promise<T>): Promise<{ value: T; growth: number }> {
+  const baseline = await bench.serverRss();
+  let peak = baseline;
+  const sampler = setInterval(() => void bench.serverRss().then((rss) => (peak = Math.max(peak, rss))), 10);
+  try {
+    const value = await fn();
+    return { value, growth: Math.max(0, peak - baseline) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function benchStream(bench: EngineBench, rows: number): Promise<{ jsonBest: number; jsonMedian: number; growth: number }> {
+  const rounds = 3;
+  const json: number[] = [];
+  const csv: number[] = [];
+  let growth = 0;
+  let jsonBytes = 0;
+  let csvBytes = 0;
+  for (let round = 0; round < rounds; round++) {
+    const viaCsv = await timed(() => timedPost(bench, '/api/runs.csv', { dataSource: 'main', sql: CSV_SQL }, 'text/csv'));
+    if (viaCsv.value.status !== 200) throw new Error(`CSV failed: ${viaCsv.value.status}`);
+    csv.push(viaCsv.ms);
+    csvBytes = viaCsv.value.bytes;
+    const viaJson = await withPeakRss(bench, () =>
+      timed(() => timedPost(bench, '/api/runs', { dataSource: 'main', sql: CSV_SQL }, 'application/json')),
+    );
+    const { value: result } = viaJson.value;
+    if (result.status !== 200 || !new RegExp(`"rowCount":${rows},"truncated":false`).test(result.tail)) {
+      throw new Error(`JSON failed: ${result.status} ${result.tail.slice(-200)}`);
+    }
+    json.push(viaJson.value.ms);
+    jsonBytes = result.bytes;
+    growth = Math.max(growth, viaJson.growth);
+  }
+  console.log(
+    `engine stream: ${rows.toLocaleString('en-US')} rows x 8 columns; best / median of ${rounds}: JSON ${spread(json)} (${mb(jsonBytes)}), ` +
+      `CSV ${spread(csv)} (${mb(csvBytes)}); ratio JSON / CSV ${ratios(json, csv)} (target <= 1.5); ` +
+      `server peak RSS growth during JSON ${mb(growth)} (target <= 64 MB)`,
+  );
+
+  // Time to the first NDJSON batch of a 500,000-row result, against the raw driver's first row.
+  const half = Math.min(rows, 500_000);
+  const sql = `select * from ${BENCH_TABLE} limit ${half}`;
+  const client = new pg.Client({ connectionString: bench.readerUrl });
+  await client.connect();
+  const api: number[] = [];
+  const driver: number[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const timer = new FirstRowTimer(sql);
+      const started = performance.now();
+      client.query(timer as unknown as pg.Submittable);
+      await timer.done;
+      driver.push(timer.firstRowAt! - started);
+      const requested = performance.now();
+      const res = await timedPost(bench, '/api/runs', { dataSource: 'main', sql }, 'application/x-ndjson', '{"rows":[');
+      if (res.status !== 200 || res.markerAt === undefined) throw new Error(`NDJSON failed: ${res.status}`);
+      api.push(res.markerAt - requested);
+    }
+  } finally {
+    await client.end();
+  }
+  const overhead = api.map((value, i) => value - driver[i]!);
+  console.log(
+    `engine stream: first NDJSON batch of ${half.toLocaleString('en-US')} rows, best / median of ${ROUNDS}: API ${spread(api)} ` +
+      `from the request (session, checks, run.started, BEGIN, describe), raw driver first row ${spread(driver)}; ` +
+      `difference ${spread(overhead)} (target <= 50 ms)`,
+  );
+  return { jsonBest: best(json), jsonMedian: median(json), growth };
+}
+
 async function benchConcurrency(bench: EngineBench, rows: number): Promise<void> {
   const workers = 200;
   const runsPerWorker = 20;
@@ -241,7 +378,7 @@ async function benchConcurrency(bench: EngineBench, rows: number): Promise<void>
 export async function benchEngine(args: string[] = process.argv.slice(2)): Promise<void> {
   const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
   const rows = Number(option('rows') ?? 1_000_000);
-  const only = (option('only') ?? 'csv,json,concurrency').split(',');
+  const only = (option('only') ?? 'csv,json,stream,sqlpad,concurrency').split(',');
   const bench = await startEngineBench({ rows, users: 40, log: (line) => console.log(`engine: ${line}`) });
   try {
     console.log(
@@ -249,6 +386,8 @@ export async function benchEngine(args: string[] = process.argv.slice(2)): Promi
     );
     if (only.includes('csv')) await benchCsv(bench, rows);
     if (only.includes('json')) await benchJson(bench);
+    const stream = only.includes('stream') ? await benchStream(bench, rows) : undefined;
+    if (only.includes('sqlpad')) await benchSqlpad(bench, rows, stream);
     if (only.includes('concurrency')) await benchConcurrency(bench, rows);
   } finally {
     agent.destroy();

@@ -114,7 +114,8 @@ export async function startEngineBench(options: {
       OIDC_CLIENT_ID: 'porthole-bench',
       OIDC_CLIENT_SECRET: 'unused-in-the-benchmark',
       QUERY_TIMEOUT_MS: '300000',
-      MAX_ROWS: '100000',
+      MAX_ROWS: '1000000',
+      MAX_RESULT_BYTES: String(2 * 1024 * 1024 * 1024),
       MAX_CSV_ROWS: String(options.rows),
       LOG_LEVEL: 'warn',
     };

@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.host).toBe('127.0.0.1');
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
-    expect(config.engine).toEqual({ queryTimeoutMs: 30_000, maxRows: 10_000, maxCsvRows: 1_000_000 });
+    expect(config.engine).toEqual({ queryTimeoutMs: 30_000, maxRows: 10_000, maxCsvRows: 1_000_000, maxResultBytes: 67_108_864 });
     expect(config.roles.defaultRole).toBe('editor');
     expect(config.oidcScopes).toBe('openid email profile');
     expect(config.oidcGroupsClaim).toBe('groups');
@@ -60,6 +60,11 @@ describe('loadConfig', () => {
       'BACKGROUND_QUERY_TIMEOUT_MS',
       'RESULT_RETENTION_MINUTES',
     ]);
+  });
+
+  it('reads MAX_RESULT_BYTES (the JSON result cap, counted as sent) and refuses nonsense', () => {
+    expect(loadConfig({ MAX_RESULT_BYTES: '1048576' }).engine.maxResultBytes).toBe(1_048_576);
+    expect(problemsOf({ MAX_RESULT_BYTES: '12' })).toEqual([expect.stringMatching(/^MAX_RESULT_BYTES must be a whole number/)]);
   });
 
   it('returns a deeply frozen object', () => {

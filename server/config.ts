@@ -42,7 +42,7 @@ export interface Config {
   oidcScopes: string;
   oidcGroupsClaim: string;
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
-  engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
+  engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number; maxResultBytes: number };
   session: { idleMinutes: number; maxHours: number };
   /** API tokens and CSV links (#12): requests per token per minute, across tasks. */
   tokens: { rateLimitPerMinute: number };
@@ -271,6 +271,8 @@ export function loadConfig(env: Env = process.env): Config {
       queryTimeoutMs: r.integer('QUERY_TIMEOUT_MS', 30_000, 100, 3_600_000),
       maxRows: r.integer('MAX_ROWS', 10_000, 1, 1_000_000),
       maxCsvRows: r.integer('MAX_CSV_ROWS', 1_000_000, 1, 100_000_000),
+      // Bytes of row JSON per JSON result, counted as sent (the grid must hold what it is sent).
+      maxResultBytes: r.integer('MAX_RESULT_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024 * 1024),
     },
     session: {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
-import { ROW_STREAM_TYPE } from '../engine/row-stream.js';
+import { ROW_STREAM_TYPE } from '../engine/result-stream.js';
 import { csvLine } from '../engine/values.js';
 import { ErrorSchema } from '../queries/schemas.js';
 import { BackgroundRunList, BackgroundRunSchema, RunIdParams } from './schemas.js';

@@ -17,7 +17,10 @@ declare module 'fastify' {
 
 export const enginePlugin = fp(async function engine(app: FastifyInstance, opts: { runOptions?: Partial<RunOptions> }) {
   const dataSources = new DataSourceService(app.dataSources, app.toolsDb, app.config.engine, app.log);
-  const runs = new RunService(app.toolsDb, app.audit, dataSources, app.log, opts.runOptions);
+  const runs = new RunService(app.toolsDb, app.audit, dataSources, app.log, {
+    maxResultBytes: app.config.engine.maxResultBytes,
+    ...opts.runOptions,
+  });
   app.decorate('dataSourceService', dataSources);
   app.decorate('runService', runs);
 

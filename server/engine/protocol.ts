@@ -2,6 +2,7 @@
 // "submittables" (objects a pg Client drives message by message):
 //   PortalReader  Parse (with parameter types) / Bind / Describe / Execute n rows at a time, values kept as
 //                 the server's text; used for JSON results and parameterised CSV.
+//   StatementDescriber Parse / Describe / Sync: a statement's columns before it runs (JSON formatting).
 //   CopyOutReader COPY (query) TO STDOUT through Parse / Bind / Execute: the server formats CSV and the
 //                 bytes are passed on untouched, with backpressure down to the database socket.
 // Neither ever sends the simple Query message, which would accept several statements in one string.
@@ -184,6 +185,58 @@ export class PortalReader extends Submitted {
     this.complete = true;
     this.description.resolve([]);
     this.deliver(true);
+  }
+}
+
+/**
+ * Parse + Describe (statement) + Sync: the columns a statement would return, without executing it. Used
+ * to decide how a JSON result is formatted before the statement runs.
+ */
+export class StatementDescriber extends Submitted {
+  private fields?: FieldDescription[];
+  private readonly described = deferred<FieldDescription[]>();
+
+  constructor(
+    private readonly text: string,
+    private readonly types: number[],
+  ) {
+    super();
+  }
+
+  submit(connection: WireConnection): void {
+    this.connection = connection;
+    connection.parse({ text: this.text, types: this.types }, true);
+    connection.describe({ type: 'S', name: '' }, true);
+    connection.sync();
+  }
+
+  /** The columns (empty for a statement that returns none); rejects with the backend's error. */
+  columns(): Promise<FieldDescription[]> {
+    return this.described.promise;
+  }
+
+  override handleRowDescription(message: { fields: FieldDescription[] }): void {
+    this.fields = message.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
+  }
+
+  override handleReadyForQuery(): void {
+    this.described.resolve(this.fields ?? []);
+    super.handleReadyForQuery();
+  }
+
+  /** The Sync already went out with the request, so an error needs no second one (its ReadyForQuery ends it). */
+  override handleError(error: unknown): void {
+    this.failure ??= error;
+    this.onError(error);
+    this.settled.resolve();
+  }
+
+  protected onError(error: unknown): void {
+    this.described.reject(error);
+  }
+
+  protected onStopped(): void {
+    this.described.resolve([]);
   }
 }
 

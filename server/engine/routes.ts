@@ -7,7 +7,7 @@ import { currentUser, requireRole } from '../auth/guards.js';
 import { BackgroundStarted } from '../background/schemas.js';
 import { AppError } from '../lib/errors.js';
 import { capText } from './error-text.js';
-import { ROW_STREAM_TYPE, streamRows, wantsRowStream } from './row-stream.js';
+import { jsonDocumentFraming, ndjsonFraming, ROW_STREAM_TYPE, streamResult, wantsRowStream } from './result-stream.js';
 import { RunParams } from './run-params.js';
 import type { RunContext, RunService, RunTarget } from './runs.service.js';
 
@@ -53,7 +53,24 @@ const RunResult = Type.Object({
   durationMs: Type.Integer(),
   /** The access tier the run connected as (issue #13). */
   tier: Type.String(),
+  error: Type.Optional(
+    Type.Object(
+      { code: Type.String(), message: Type.String() },
+      { additionalProperties: true, description: 'In place of the totals' },
+    ),
+  ),
 });
+
+const RUN_RESULT_DESCRIPTION = [
+  'The body is streamed while the query runs, in this field order: `id`, `statement`, `columns`, `rows`',
+  '(written batch by batch), then the totals `rowCount`, `truncated`, `truncatedBy` (when truncated) and',
+  "`durationMs`, `tier` (the access tier the run connected as). Rows stop at the row cap (`MAX_ROWS` or the source's `maxRows`) or when the rows' JSON as",
+  'sent reaches `MAX_RESULT_BYTES` (default 64 MB), with `truncated: true`. Errors before the first row are',
+  'ordinary HTTP errors; if the query fails after rows were sent, the document ends with an `error` member',
+  '(`{code, message, ...}`) in place of the totals, and the run is recorded as failed. When the body is',
+  "complete, the run's closing audit event is already committed. With `Accept: application/x-ndjson` the same",
+  'run comes as lines: `{"columns":[...]}`, `{"rows":[...]}` per batch, then `{"done":{...}}` or `{"error":{...}}`.',
+].join(' ');
 
 const ActiveRunSchema = Type.Object({
   id: Type.String(),
@@ -146,6 +163,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       attachValidation: true,
       schema: {
         summary: 'Run a query and return its rows as JSON (or start it in the background)',
+        description: RUN_RESULT_DESCRIPTION,
         body: RunBody,
         response: { 200: RunResult, 202: BackgroundStarted, ...errors },
       },
@@ -157,27 +175,24 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip);
         return reply.code(202).header('location', `/api/runs/${started.id}`).send(started);
       }
-      if (wantsRowStream(request.headers.accept)) {
-        const stream = await streamRows(
-          (sink) => runs.runJsonStreaming(context(request, reply), target, body.params ?? {}, sink, body.runId),
-          request.log,
-        );
-        return reply.header('cache-control', 'no-store').type(`${ROW_STREAM_TYPE}; charset=utf-8`).send(stream);
-      }
-      const run = await runs.runJson(context(request, reply), target, body.params ?? {}, body.runId);
-      const head = JSON.stringify({ id: run.id, statement: run.statement, columns: run.columns });
-      const tail = JSON.stringify({
-        rowCount: run.rowCount,
-        truncated: run.truncated,
-        ...(run.truncatedBy ? { truncatedBy: run.truncatedBy } : {}),
-        durationMs: run.durationMs,
-        tier: run.tier,
-      });
-      // The rows are serialised once, by the executor; this only frames them.
+      const ndjson = wantsRowStream(request.headers.accept);
+      const stream = await streamResult(
+        ndjson ? ndjsonFraming : jsonDocumentFraming,
+        (sink) =>
+          runs.runJsonStreaming(
+            context(request, reply),
+            target,
+            body.params ?? {},
+            sink,
+            body.runId,
+            ndjson ? 'stream' : 'document',
+          ),
+        request.log,
+      );
       return reply
         .header('cache-control', 'no-store')
-        .type('application/json; charset=utf-8')
-        .send(`${head.slice(0, -1)},"rows":[${run.rowsJson}],${tail.slice(1)}`);
+        .type(ndjson ? `${ROW_STREAM_TYPE}; charset=utf-8` : 'application/json; charset=utf-8')
+        .send(stream);
     },
   );
 

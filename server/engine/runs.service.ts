@@ -4,7 +4,6 @@
 // deadline, and `run.finished` / `run.failed` / `run.cancelled` afterwards.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
@@ -25,9 +24,10 @@ import {
   type ActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
+import type { CsvStream } from './csv-stream.js';
 import { capText } from './error-text.js';
 import { checkCallsOnSource } from './function-catalog.js';
-import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
+import { Execution, RowCollector, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
 import { explainTierDenial } from './tier-errors.js';
@@ -144,29 +144,17 @@ export class RunService {
     await Promise.race([Promise.all(runs.map((run) => run.ended)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   }
 
+  /** A JSON run collected in memory (callers that keep the result whole; the HTTP response streams instead). */
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
-    const plan = await this.plan(context, target, params, 'json', requestedId);
-    let result!: JsonResult;
-    const durationMs = await this.lifecycle(context, plan, async (execution) => {
-      result = await execution.json(plan.limits);
-      return { rowCount: result.rowCount, truncated: result.truncated, truncatedBy: result.truncatedBy };
-    });
-    return {
-      id: plan.id,
-      statement: plan.prepared.checked.kind,
-      columns: result.columns,
-      rowsJson: result.rowsJson,
-      rowCount: result.rowCount,
-      truncated: result.truncated,
-      ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
-      durationMs,
-      tier: plan.tier.name,
-    };
+    const collected = new RowCollector();
+    const totals = await this.runJsonStreaming(context, target, params, collected, requestedId, 'document');
+    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
   }
 
   /**
-   * The same run as runJson, with the rows handed to `sink` batch by batch as they are read (the page shows
-   * them while the query is still running). Resolves with the totals when the run has ended.
+   * The same run as runJson, with the rows handed to `sink` batch by batch as they are read (the response
+   * streams them; the next batch is read once the sink took the last). Resolves with the totals once the
+   * run has ended and its closing audit event is committed.
    */
   async runJsonStreaming(
     context: RunContext,
@@ -174,16 +162,18 @@ export class RunService {
     params: Record<string, unknown>,
     sink: RowSink,
     requestedId?: string,
+    batches: 'document' | 'stream' = 'stream',
   ): Promise<Omit<JsonRun, 'rowsJson' | 'columns'>> {
     const plan = await this.plan(context, target, params, 'json', requestedId);
+    const head = { id: plan.id, statement: plan.prepared.checked.kind };
+    const headed: RowSink = { columns: (columns) => sink.columns(columns, head), rows: (json, count) => sink.rows(json, count) };
     let result!: JsonResult;
     const durationMs = await this.lifecycle(context, plan, async (execution) => {
-      result = await execution.json(plan.limits, sink);
+      result = await execution.json(plan.limits, headed, { batches });
       return { rowCount: result.rowCount, truncated: result.truncated, truncatedBy: result.truncatedBy };
     });
     return {
-      id: plan.id,
-      statement: plan.prepared.checked.kind,
+      ...head,
       rowCount: result.rowCount,
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
@@ -195,15 +185,20 @@ export class RunService {
   /** Resolves once the first rows are in (errors before that are thrown); the stream carries the rest. */
   async runCsv(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<CsvRun> {
     const plan = await this.plan(context, target, params, 'csv', requestedId);
-    let ready!: (stream: Readable) => void;
-    const streamReady = new Promise<Readable>((resolve) => (ready = resolve));
+    let ready!: (stream: CsvStream) => void;
+    const streamReady = new Promise<CsvStream>((resolve) => (ready = resolve));
     const finished = this.lifecycle(context, plan, async (execution) => {
       const { stream, outcome } = await execution.csv(plan.limits);
       ready(stream);
       const csv: CsvOutcome = await outcome;
       return { rowCount: csv.rowCount, truncated: csv.truncated, truncatedBy: csv.truncatedBy, bytes: csv.bytes };
     });
-    finished.catch(() => undefined); // recorded in the audit log; the stream carries the failure
+    // The stream holds its last bytes until run.finished and run.csv_downloaded are committed; a failure
+    // (recorded in the audit log) aborts it.
+    finished.then(
+      () => void streamReady.then((stream) => stream.release()),
+      (error: unknown) => void streamReady.then((stream) => stream.fail(error)),
+    );
     const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
     const base = target.kind === 'saved' ? `query-${target.query.id}` : plan.source.id;

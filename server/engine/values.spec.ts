@@ -20,6 +20,29 @@ describe('result values', () => {
     expect(rows[0]).toEqual(['9223372036854775807', '12345678901234567890.123456789', 0.1, 2147483647, 'NaN', null]);
   });
 
+  it('prints floats in JavaScript notation with PostgreSQL digits', () => {
+    const texts = [
+      '1.5e-07',
+      '1e+21',
+      '-1.25e+22',
+      '1e+15',
+      '1.2345e+17',
+      '1.2345678901234567e+15',
+      '-2.5e-05',
+      '1e-06',
+      '-1.2499999999999999e+22',
+    ];
+    const rows = convertRows(
+      [[...texts]], // converted in place
+      texts.map(() => converterFor(701)),
+    );
+    expect(JSON.stringify(rows[0])).toBe(
+      '[1.5e-7,1e+21,-1.25e+22,1000000000000000,123450000000000000,1234567890123456.7,-0.000025,0.000001,-1.2499999999999999e+22]',
+    );
+    // Every one is the same double as PostgreSQL's text, whatever the notation.
+    expect((JSON.parse(JSON.stringify(rows[0])) as number[]).map(String)).toEqual(texts.map((t) => String(Number(t))));
+  });
+
   it('writes timestamps as ISO 8601 with their full precision', () => {
     expect(isoTimestamp('2024-01-31 09:30:00.123456+00')).toBe('2024-01-31T09:30:00.123456Z');
     expect(isoTimestamp('2024-01-31 09:30:00+05:30')).toBe('2024-01-31T09:30:00+05:30');

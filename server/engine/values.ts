@@ -60,11 +60,40 @@ const asText: Converter = (text) => text;
 /** int2, int4, oid: always safe as JSON numbers. */
 const smallInteger: Converter = (text) => Number(text);
 
-/** float4/float8: PostgreSQL 12+ prints the shortest text that round-trips; NaN and infinities stay text. */
+/** JSON text placed into JSON.stringify's output as it is (Node 21+). */
+declare global {
+  interface JSON {
+    rawJSON(text: string): unknown;
+  }
+}
+
+/**
+ * float4/float8: PostgreSQL 12+ prints the shortest text that round-trips; NaN and infinities stay text.
+ * The digits stay PostgreSQL's and only the notation becomes JavaScript's ("1.5e-7", "1e+21",
+ * "1000000000000000"): in rare exactly-halfway cases PostgreSQL's digits are one longer than JavaScript's
+ * own (-1.2499999999999999e+22 for -1.25e+22, the same double), and keeping them makes this converter
+ * agree byte for byte with the formatting PostgreSQL does itself (json-rows.ts).
+ */
 const float: Converter = (text) => {
-  const value = Number(text);
-  return Number.isFinite(value) ? value : text;
+  const e = text.indexOf('e');
+  if (e < 0) {
+    const value = Number(text);
+    return Number.isFinite(value) ? value : text;
+  }
+  return JSON.rawJSON(javascriptNotation(text, e)) as JsonValue;
 };
+
+/** "1.5e-07" -> "1.5e-7", "1e+15" -> "1000000000000000", "1.2e-05" -> "0.000012": Number#toString's notation. */
+function javascriptNotation(text: string, e: number): string {
+  const mantissa = text.slice(0, e);
+  const exponent = Number(text.slice(e + 1));
+  if (exponent >= 21 || exponent <= -7) return `${mantissa}e${exponent > 0 ? '+' : '-'}${Math.abs(exponent)}`;
+  const sign = mantissa.startsWith('-') ? '-' : '';
+  const digits = mantissa.replace('-', '').replace('.', '');
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  if (digits.length - 1 <= exponent) return `${sign}${digits}${'0'.repeat(exponent - digits.length + 1)}`;
+  return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+}
 
 const boolean: Converter = (text) => text === 't';
 

@@ -2,7 +2,7 @@
 // with the guard bypassed and a role that could write (a superuser), so no single wall is the only one.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Execution } from '../../server/engine/executor.js';
+import { Execution, RowCollector } from '../../server/engine/executor.js';
 import { RunConnection } from '../../server/engine/run-connection.js';
 import { OffsetMap } from '../../server/engine/sql-position.js';
 import type { PreparedStatement } from '../../server/engine/statement.js';
@@ -37,8 +37,9 @@ describe('the runner without the guard, as a role that could write', () => {
     const connection = await RunConnection.open(pool);
     try {
       await connection.begin(5_000);
-      const result = await new Execution(connection, unguarded(text)).json({ maxRows: 100, maxBytes: 1e6, maxRowBytes: 1e6 });
-      return { rows: JSON.parse(`[${result.rowsJson}]`) as unknown[][] };
+      const collected = new RowCollector();
+      await new Execution(connection, unguarded(text)).json({ maxRows: 100, maxBytes: 1e6, maxRowBytes: 1e6 }, collected);
+      return { rows: JSON.parse(`[${collected.rowsJson}]`) as unknown[][] };
     } catch (error) {
       return { code: (error as pg.DatabaseError).code ?? '', message: (error as Error).message };
     } finally {
