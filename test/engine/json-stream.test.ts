@@ -38,7 +38,7 @@ describe('the streamed JSON response', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     const body = res.json();
-    expect(Object.keys(body)).toEqual(['id', 'statement', 'columns', 'rows', 'rowCount', 'truncated', 'durationMs']);
+    expect(Object.keys(body)).toEqual(['id', 'statement', 'columns', 'rows', 'rowCount', 'truncated', 'durationMs', 'tier']);
     expect(body).toEqual({
       id: runId,
       statement: 'select',
@@ -51,6 +51,7 @@ describe('the streamed JSON response', () => {
       rowCount: 3,
       truncated: false,
       durationMs: expect.any(Number),
+      tier: 'standard',
     });
     const empty = (await post(t, editor, '/api/runs', { dataSource: 'main', sql: 'select 1 as one where false' })).json();
     expect(empty).toMatchObject({ columns: [{ name: 'one' }], rows: [], rowCount: 0, truncated: false });
@@ -162,7 +163,7 @@ describe('the streamed JSON response', () => {
     const warmUp = await new Promise<number>((resolve, reject) => {
       const request = http.request(`http://127.0.0.1:${port}/api/runs`, {
         method: 'POST',
-        headers: { cookie: editor.cookie, 'content-type': 'application/json' },
+        headers: { cookie: editor.cookie, 'content-type': 'application/json', origin: t.config.publicUrl },
       });
       request.on('response', (res) => {
         let bytes = 0;
@@ -177,7 +178,7 @@ describe('the streamed JSON response', () => {
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const request = http.request(`http://127.0.0.1:${port}/api/runs`, {
         method: 'POST',
-        headers: { cookie: editor.cookie, 'content-type': 'application/json' },
+        headers: { cookie: editor.cookie, 'content-type': 'application/json', origin: t.config.publicUrl },
       });
       request.on('response', resolve);
       request.on('error', reject);
@@ -219,7 +220,7 @@ describe('the streamed JSON response', () => {
     });
     response.resume();
     await new Promise((resolve) => response.once('end', resolve));
-    expect(tail).toMatch(new RegExp(`"rowCount":${rows},"truncated":false,"durationMs":\\d+}$`));
+    expect(tail).toMatch(new RegExp(`"rowCount":${rows},"truncated":false,"durationMs":\\d+,"tier":"standard"}$`));
     expect(received).toBeGreaterThan(rows * 1000);
     expect((await auditOf(t, runId)).map((e) => e.action)).toEqual(['run.started', 'run.finished']);
   });

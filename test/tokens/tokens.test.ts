@@ -272,7 +272,7 @@ describe('API tokens', () => {
        where details->>'runId' = $1 or (action = 'token.used' and details->'token'->>'id' = $2) order by seq`,
       [runId, token.info.id],
     );
-    expect(events.rows.map((row) => row.action)).toEqual(['run.started', 'run.finished', 'token.used']);
+    expect(events.rows.map((row) => row.action).sort()).toEqual(['run.finished', 'run.started', 'token.used']);
     for (const row of events.rows) {
       expect(row.actor).toBe(editor.user.id);
       expect(row.token).toEqual({ id: token.info.id, name: 'audited', kind: 'personal' });
