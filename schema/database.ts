@@ -141,6 +141,25 @@ export interface QueryViewsTable {
   viewed_at: Timestamp;
 }
 
+/** One stored result (migration 2026-11-30T1247_result_store); written and read by server/results only. */
+export interface ResultsTable {
+  run_id: string;
+  owner_id: string;
+  query_id: string | null;
+  query_version: number | null;
+  data_source: string;
+  cache_key: string | null;
+  tier: string | null;
+  columns: ColumnType<unknown, string, never>;
+  row_count: number;
+  truncated: boolean;
+  encoding: 'gzip';
+  body: ColumnType<Buffer, Buffer, never>;
+  byte_size: number;
+  computed_at: ColumnType<Date, Date | string | undefined, never>;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -152,6 +171,7 @@ export interface Database {
   audit_verifications: AuditVerificationsTable;
   audit_retention_checkpoints: AuditRetentionCheckpointsTable;
   active_runs: ActiveRunsTable;
+  results: ResultsTable;
 }
 
 export type User = Selectable<UsersTable>;

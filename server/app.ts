@@ -20,6 +20,7 @@ import { healthRoutes } from './health/routes.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
+import { resultsPlugin } from './results/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -86,6 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
   await app.register(enginePlugin);
+  await app.register(resultsPlugin);
   await app.register(queriesPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,

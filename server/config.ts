@@ -37,6 +37,8 @@ export interface Config {
   session: { idleMinutes: number; maxHours: number };
   trustProxy: boolean | string;
   auditRetentionDays?: number;
+  /** The result store's caps, in compressed bytes (server/results/store.ts). */
+  results: { maxEntryBytes: number; maxTotalBytes: number };
   logLevel: string;
 }
 
@@ -247,6 +249,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
+    results: {
+      maxEntryBytes: r.integer('RESULT_STORE_MAX_ENTRY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxTotalBytes: r.integer('RESULT_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -24,6 +24,8 @@ export type AuditAction =
   | 'run.failed'
   | 'run.cancelled'
   | 'run.csv_downloaded'
+  | 'run.cache_hit'
+  | 'run.result_read'
   | 'query.created'
   | 'query.updated'
   | 'query.archived'

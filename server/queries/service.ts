@@ -102,6 +102,8 @@ export class QueriesService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly canUseDataSource: DataSourceCheck,
+    /** Deletes a purged query's stored results (the result store); its foreign key cascades as well. */
+    private readonly purgeResults: (queryId: string) => Promise<unknown> = async () => undefined,
   ) {}
 
   // -- reading ----------------------------------------------------------------------------------------
@@ -312,6 +314,7 @@ export class QueriesService {
         details: { name, versions: query.currentVersion },
       });
     });
+    await this.purgeResults(id);
   }
 
   // -- internals --------------------------------------------------------------------------------------
