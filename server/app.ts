@@ -19,6 +19,7 @@ import type { ToolsDb } from './db/tools-db.js';
 import { healthRoutes } from './health/routes.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
+import { dashboardsPlugin } from './dashboards/plugin.js';
 import { queriesPlugin } from './queries/plugin.js';
 import { resultsPlugin } from './results/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(enginePlugin);
   await app.register(resultsPlugin);
   await app.register(queriesPlugin);
+  await app.register(dashboardsPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

@@ -7,6 +7,7 @@ import * as queries from './2026-11-23T1900_queries.js';
 import * as auditReview from './2026-11-23T2000_audit_review.js';
 import * as queriesSearchWords from './2026-11-23T2100_queries_search_words.js';
 import * as resultStore from './2026-11-30T1247_result_store.js';
+import * as dashboards from './2026-11-30T1253_dashboards.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1700_foundation': foundation,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T2000_audit_review': auditReview,
   '2026-11-23T2100_queries_search_words': queriesSearchWords,
   '2026-11-30T1247_result_store': resultStore,
+  '2026-11-30T1253_dashboards': dashboards,
 };

@@ -33,6 +33,14 @@ export type AuditAction =
   | 'query.forked'
   | 'query.visibility_changed'
   | 'query.purged'
+  | 'dashboard.created'
+  | 'dashboard.updated'
+  | 'dashboard.restored'
+  | 'dashboard.forked'
+  | 'dashboard.archived'
+  | 'dashboard.unarchived'
+  | 'dashboard.settings_changed'
+  | 'dashboard.purged'
   | 'audit.read'
   | 'audit.exported';
 

@@ -22,6 +22,13 @@ const RunBody = Type.Object(
     ),
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Values for {variables}' })),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
+    dashboardId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,18}$',
+        description: 'With queryId: a card of this dashboard (its cache max age applies)',
+      }),
+    ),
+    refresh: Type.Optional(Type.Boolean({ description: 'With queryId: run afresh instead of answering from the result cache' })),
   },
   { additionalProperties: false },
 );
@@ -42,6 +49,12 @@ const RunResult = Type.Object({
   truncated: Type.Boolean(),
   truncatedBy: Type.Optional(Type.String()),
   durationMs: Type.Integer(),
+  cached: Type.Optional(
+    Type.Object(
+      { runId: Type.String(), computedAt: Type.String({ format: 'date-time' }) },
+      { description: 'Answered from the result cache: the run that computed it, and when' },
+    ),
+  ),
 });
 
 const ActiveRunSchema = Type.Object({
@@ -85,8 +98,11 @@ function disconnectSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-function context(request: FastifyRequest, reply: FastifyReply): RunContext {
-  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply) };
+function context(request: FastifyRequest, reply: FastifyReply, body?: RunBody): RunContext {
+  if ((body?.dashboardId !== undefined || body?.refresh !== undefined) && body.queryId === undefined)
+    throw new AppError(400, 'invalid_request', 'dashboardId and refresh go with queryId.');
+  const cache = body?.queryId ? { dashboardId: body.dashboardId, refresh: body.refresh } : undefined;
+  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply), cache };
 }
 
 export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }) {
@@ -126,13 +142,14 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         );
         return reply.header('cache-control', 'no-store').type(`${ROW_STREAM_TYPE}; charset=utf-8`).send(stream);
       }
-      const run = await runs.runJson(context(request, reply), target, body.params ?? {}, body.runId);
+      const run = await runs.runJson(context(request, reply, body), target, body.params ?? {}, body.runId);
       const head = JSON.stringify({ id: run.id, statement: run.statement, columns: run.columns });
       const tail = JSON.stringify({
         rowCount: run.rowCount,
         truncated: run.truncated,
         ...(run.truncatedBy ? { truncatedBy: run.truncatedBy } : {}),
         durationMs: run.durationMs,
+        ...(run.cached ? { cached: { runId: run.cached.runId, computedAt: run.cached.computedAt.toISOString() } } : {}),
       });
       // The rows are serialised once, by the executor; this only frames them.
       return reply

@@ -18,6 +18,8 @@ export interface SavedQueryForRun {
   sql: string;
   variables: VariableDeclaration[];
   name?: string;
+  /** The result cache's max age for this query's runs (0 = off); absent: no caching. */
+  cacheMaxAgeSeconds?: number;
 }
 
 export type RunTarget = { kind: 'sql'; dataSource: string; sql: string } | { kind: 'saved'; query: SavedQueryForRun };
@@ -27,6 +29,8 @@ export interface RunContext {
   clientIp?: string;
   /** Aborted when the client goes away: the run is cancelled. */
   signal?: AbortSignal;
+  /** For the result cache (server/results/run-cache.ts): the dashboard asking, and a refresh that skips it. */
+  cache?: { dashboardId?: string; refresh?: boolean };
 }
 
 export interface RunOptions {
@@ -57,6 +61,8 @@ export interface JsonRun {
   truncated: boolean;
   truncatedBy?: string;
   durationMs: number;
+  /** Answered from the result cache: the run that computed it, and when. */
+  cached?: { runId: string; computedAt: Date };
 }
 
 export interface CsvRun {

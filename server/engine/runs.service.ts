@@ -42,6 +42,17 @@ import {
   type WorkResult,
 } from './run-types.js';
 
+/** The result cache's entry point (server/results/run-cache.ts). */
+export interface ResultCacheHook {
+  runJson(
+    context: RunContext,
+    query: SavedQueryForRun,
+    params: Record<string, unknown>,
+    runId: string,
+    execute: () => Promise<JsonRun>,
+  ): Promise<JsonRun>;
+}
+
 export type { CsvRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
 
 /** The deadline's margin over statement_timeout: the server's own timeout normally fires first. */
@@ -59,6 +70,7 @@ export class RunService {
   private readonly gates = new Map<string, RunGate>();
   private readonly options: RunOptions;
   private savedQueries?: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>;
+  private resultCache?: ResultCacheHook;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -100,8 +112,19 @@ export class RunService {
     await Promise.race([Promise.all(runs.map((run) => run.ended)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   }
 
+  /** The result cache plugs in here; it is asked only after plan() has checked everything a run needs. */
+  useResultCache(cache: ResultCacheHook): void {
+    this.resultCache = cache;
+  }
+
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
     const plan = await this.plan(context, target, params, 'json', requestedId);
+    if (this.resultCache && plan.saved)
+      return this.resultCache.runJson(context, plan.saved, params, plan.id, () => this.executeJson(context, plan));
+    return this.executeJson(context, plan);
+  }
+
+  private async executeJson(context: RunContext, plan: Plan): Promise<JsonRun> {
     let result!: JsonResult;
     const durationMs = await this.lifecycle(context, plan, async (execution) => {
       result = await execution.json(plan.limits);
