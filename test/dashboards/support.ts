@@ -25,7 +25,10 @@ export interface DashboardBody {
     cards: Array<Record<string, unknown> & { id: string; queryId: string }>;
     restoredFrom: number | null;
   };
-  cardQueries: Record<string, { id: string; name: string; url: string; chart: unknown } | null>;
+  cardQueries: Record<
+    string,
+    { id: string; name: string; url: string; chart: unknown; variables: Array<{ name: string }> } | null
+  >;
   permissions: Record<string, boolean>;
 }
 
