@@ -1,8 +1,8 @@
 // TypeBox schemas of the dashboard API: request validation, response filtering and OpenAPI in one place.
 import { Type, type Static } from 'typebox';
-import { VARIABLE_KINDS } from '../queries/content.js';
+import { type VARIABLE_KINDS } from '../queries/content.js';
 import { ErrorSchema, VersionSchema } from '../queries/schemas.js';
-import { CARD_DISPLAYS, DASHBOARD_LIMITS, GRID_COLUMNS } from './content.js';
+import { type CARD_DISPLAYS, DASHBOARD_LIMITS, GRID_COLUMNS } from './content.js';
 
 export { ErrorSchema };
 
@@ -15,12 +15,26 @@ export const DashboardVersionParams = Type.Object({
 const Visibility = Type.Union([Type.Literal('team'), Type.Literal('private')], {
   description: 'team: everyone signed in can see it; private: its owner and admins only',
 });
+// Written out (not mapped from the lists) so the static types keep the literals; checked against the lists.
+const VariableKindSchema = Type.Union([
+  Type.Literal('text'),
+  Type.Literal('number'),
+  Type.Literal('timestamp'),
+  Type.Literal('date'),
+  Type.Literal('boolean'),
+]);
+const CardDisplaySchema = Type.Union([Type.Literal('chart'), Type.Literal('table'), Type.Literal('number')]);
+type SameMembers<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const kindsMatch: SameMembers<Static<typeof VariableKindSchema>, (typeof VARIABLE_KINDS)[number]> = true;
+const displaysMatch: SameMembers<Static<typeof CardDisplaySchema>, (typeof CARD_DISPLAYS)[number]> = true;
+void [kindsMatch, displaysMatch];
+
 const Name = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 63 });
 
 const Variable = Type.Object(
   {
     name: Name,
-    kind: Type.Union(VARIABLE_KINDS.map((kind) => Type.Literal(kind))),
+    kind: VariableKindSchema,
     default: Type.Union([Type.String({ maxLength: DASHBOARD_LIMITS.default }), Type.Null()], {
       description: 'A value, or for dates and timestamps now, today, now-30d, today-7d, now-6h',
     }),
@@ -36,7 +50,7 @@ const Card = Type.Object(
       description: 'Pinned version; null: the current one',
     }),
     title: Type.Union([Type.String({ maxLength: DASHBOARD_LIMITS.title }), Type.Null()]),
-    display: Type.Union(CARD_DISPLAYS.map((d) => Type.Literal(d))),
+    display: CardDisplaySchema,
     x: Type.Integer({ minimum: 0, maximum: GRID_COLUMNS - 1 }),
     y: Type.Integer({ minimum: 0, maximum: DASHBOARD_LIMITS.maxY }),
     w: Type.Integer({ minimum: 1, maximum: GRID_COLUMNS }),

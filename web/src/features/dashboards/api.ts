@@ -2,81 +2,20 @@
 // (POST /api/runs {queryId, params, dashboardId}).
 import { api } from '../../lib/api';
 import type { RunResult } from '../../lib/grid/result';
-import type { Person } from '../../lib/people';
 
-export type Visibility = 'team' | 'private';
-export type CardDisplay = 'chart' | 'table' | 'number';
-export type VariableKind = 'text' | 'number' | 'timestamp' | 'date' | 'boolean';
+// The types are the server's TypeBox schemas (type-only imports): one contract, never mirrored by hand.
+import type { DashboardResponse, DashboardVersionResponse, ListedDashboardResponse } from '../../../../server/dashboards/schemas';
 
-export interface DashboardVariable {
-  name: string;
-  kind: VariableKind;
-  default: string | null;
-}
-
-export interface Card {
-  id: string;
-  queryId: string;
-  queryVersion: number | null;
-  title: string | null;
-  display: CardDisplay;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  variableMap: Record<string, string>;
-}
-
-export interface DashboardContent {
-  name: string;
-  description: string;
-  variables: DashboardVariable[];
-  refreshSeconds: number | null;
-  cacheMaxAgeSeconds: number;
-  cards: Card[];
-}
-
-export interface DashboardVersion extends DashboardContent {
-  version: number;
-  author: Person;
-  createdAt: string;
-  restoredFrom: number | null;
-}
-
-export interface CardQuery {
-  id: string;
-  url: string;
-  name: string;
-  version: number;
-  currentVersion: number;
-  dataSource: string;
-  variables: Array<{ name: string; kind: VariableKind; multiple?: boolean }>;
-  chart: unknown;
-}
-
-export interface DashboardView {
-  id: string;
-  url: string;
-  owner: Person;
-  visibility: Visibility;
-  locked: boolean;
-  archivedAt: string | null;
-  currentVersion: number;
-  version: DashboardVersion;
-  cardQueries: Record<string, CardQuery | null>;
-  permissions: Record<'read' | 'run' | 'edit' | 'fork' | 'archive' | 'manage' | 'purge', boolean>;
-}
-
-export interface ListedDashboard {
-  id: string;
-  url: string;
-  name: string;
-  description: string;
-  owner: Person;
-  visibility: Visibility;
-  cardCount: number;
-  updatedAt: string;
-}
+export type DashboardView = DashboardResponse;
+export type DashboardVersion = DashboardVersionResponse;
+export type ListedDashboard = ListedDashboardResponse;
+export type DashboardContent = Omit<DashboardVersion, 'version' | 'author' | 'createdAt' | 'restoredFrom'>;
+export type Card = DashboardContent['cards'][number];
+export type CardDisplay = Card['display'];
+export type DashboardVariable = DashboardContent['variables'][number];
+export type VariableKind = DashboardVariable['kind'];
+export type CardQuery = NonNullable<DashboardView['cardQueries'][string]>;
+export type Visibility = DashboardView['visibility'];
 
 export interface CardRun extends RunResult {
   cached?: { runId: string; computedAt: string };
