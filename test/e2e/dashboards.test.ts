@@ -123,6 +123,48 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
     await editor.close();
   });
 
+  it('shows the conflict dialog when someone saved meanwhile, and saves mine on top of theirs', async () => {
+    const query = await saveQuery({ name: 'Conflict e2e', sql: 'select 1 as one' });
+    const other = await signIn(server, 'editor', { name: 'Olga Other' });
+    const post = (method: string, path: string, body: unknown) =>
+      fetch(`${server.origin}${path}`, { method, headers: jsonHeaders(other, server), body: JSON.stringify(body) });
+    const created = (await (
+      await post('POST', '/api/dashboards', {
+        name: 'Conflict board',
+        cards: [
+          {
+            id: 'a',
+            queryId: query.id,
+            queryVersion: null,
+            title: null,
+            display: 'table',
+            x: 0,
+            y: 0,
+            w: 6,
+            h: 4,
+            variableMap: {},
+          },
+        ],
+      })
+    ).json()) as { id: string; url: string };
+
+    const editor = await openPage(browser, server, created.url);
+    const { page } = editor;
+    await allDrawn(page);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Name').fill('Conflict board (mine)');
+    // Olga saves version 2 while the page still edits version 1.
+    expect((await post('PUT', `/api/dashboards/${created.id}`, { baseVersion: 1, description: 'by Olga' })).status).toBe(200);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-testid="conflict"]', { hasText: 'Olga Other saved version 2' }).waitFor();
+    expect(await page.locator('[data-testid="layout-diff"]').textContent()).toContain('Conflict board (mine)');
+    await page.getByRole('button', { name: 'Save mine as version 3' }).click();
+    await page.locator('[data-testid="dashboard-editor"]').waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Conflict board (mine)' }).waitFor();
+    await expectCleanPage(editor, { allowHttpErrors: [409] });
+    await editor.close();
+  });
+
   it.skipIf(process.env.SCREENSHOTS !== '1')('writes the README screenshots of the demo dashboard', async () => {
     await createDemoContent(server.app, 'https://demo-issuer.test');
     const list = await fetch(`${server.origin}/api/dashboards?q=${encodeURIComponent(DEMO_DASHBOARD_NAME)}`, {
