@@ -12,6 +12,7 @@ import { AuditLog } from './audit/service.js';
 import { LoginService } from './auth/login.service.js';
 import { OidcClient } from './auth/oidc-client.js';
 import { perimeterPlugin } from './auth/perimeter.js';
+import { authRateLimitPlugin } from './auth/rate-limit.js';
 import { authRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
   await app.register(metricsPlugin, {
+    token: config.metricsToken,
     pools: () => ({
       tools: deps.toolsDb.pool,
       ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),
@@ -84,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
   });
 
+  // Before any route, so every /auth/* route registered later gets the limit.
+  await app.register(authRateLimitPlugin, { perMinute: config.authRateLimitPerMinute });
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 

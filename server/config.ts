@@ -33,12 +33,16 @@ export interface Config {
   /** CA bundle for verify-full TLS to every database (DATABASE_CA_FILE or PGSSLROOTCERT). */
   databaseCaFile?: string;
   sessionSecret?: string;
+  /** Bearer token that /metrics requires; unset: /metrics answers 404. */
+  metricsToken?: string;
   oidc?: OidcConfig;
   oidcScopes: string;
   oidcGroupsClaim: string;
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
   session: { idleMinutes: number; maxHours: number };
+  /** Requests per minute one client address may make to /auth/* (THREATS.md 52). */
+  authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
   /** The result store's caps, in compressed bytes (server/results/store.ts). */
@@ -217,6 +221,13 @@ export function loadConfig(env: Env = process.env): Config {
     r.problems.push('SESSION_SECRET is required (at least 32 characters of real entropy, e.g. `openssl rand -base64 48`)');
   }
 
+  // Optional; when set it guards /metrics, so it is held to the same bar as SESSION_SECRET.
+  const metricsToken = r.string('METRICS_TOKEN');
+  if (metricsToken !== undefined) {
+    const weakness = isWeakSecret(metricsToken);
+    if (weakness) r.problems.push(`METRICS_TOKEN is refused: ${weakness}`);
+  }
+
   const oidcScopes = r.string('OIDC_SCOPES') ?? 'openid email profile';
   if (!oidcScopes.split(/\s+/).includes('openid')) r.problems.push('OIDC_SCOPES must include "openid"');
   const oidcGroupsClaim = r.string('OIDC_GROUPS_CLAIM') ?? 'groups';
@@ -239,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
     databaseCaFile,
     sessionSecret,
+    metricsToken,
     oidc,
     oidcScopes,
     oidcGroupsClaim,
@@ -257,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
       maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
     },
+    authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
     results: {

@@ -33,6 +33,7 @@ export type AuditAction =
   | 'query.forked'
   | 'query.visibility_changed'
   | 'query.purged'
+  | 'query.access_denied'
   | 'dashboard.created'
   | 'dashboard.updated'
   | 'dashboard.restored'

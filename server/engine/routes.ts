@@ -82,7 +82,7 @@ async function targetOf(runs: RunService, request: FastifyRequest, body: RunBody
     if (body.sql !== undefined || body.dataSource !== undefined) {
       throw new AppError(400, 'invalid_request', 'Send either queryId (a saved query) or dataSource and sql, not both.');
     }
-    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion);
+    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion, request.ip);
   }
   if (body.queryVersion !== undefined) throw new AppError(400, 'invalid_request', 'queryVersion goes with queryId.');
   if (body.sql === undefined || body.dataSource === undefined) {

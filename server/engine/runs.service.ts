@@ -72,7 +72,7 @@ export class RunService {
   private readonly live = new Map<string, LiveRun>();
   private readonly gates = new Map<string, RunGate>();
   private readonly options: RunOptions;
-  private savedQueries?: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>;
+  private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private resultCache?: ResultCacheHook;
   private purgeTimer?: NodeJS.Timeout;
 
@@ -87,15 +87,18 @@ export class RunService {
   }
 
   /** Saved queries (issue #5) plug in here: resolve an id to its current stored SQL, checking access. */
-  useSavedQueries(resolve: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>): void {
+  useSavedQueries(
+    resolve: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>,
+  ): void {
     this.savedQueries = resolve;
   }
 
-  async resolveSaved(user: SessionUser, queryId: string, version?: number): Promise<RunTarget> {
+  /** A refusal (someone else's private query, or none) is audited by the queries service as query.access_denied. */
+  async resolveSaved(user: SessionUser, queryId: string, version?: number, clientIp?: string): Promise<RunTarget> {
     if (!this.savedQueries) {
       throw new AppError(501, 'not_implemented', 'Running saved queries by id arrives with saved queries (issue #5).');
     }
-    return { kind: 'saved', query: await this.savedQueries(user, queryId, version) };
+    return { kind: 'saved', query: await this.savedQueries(user, queryId, version, clientIp) };
   }
 
   /**

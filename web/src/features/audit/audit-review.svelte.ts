@@ -20,6 +20,7 @@ export const ACTIONS = [
   'query.forked',
   'query.visibility_changed',
   'query.purged',
+  'query.access_denied',
   'dashboard.created',
   'dashboard.updated',
   'dashboard.restored',
