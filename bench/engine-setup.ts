@@ -23,6 +23,8 @@ export interface EngineBench {
   /** Cookie headers of signed-in editors, one per user. */
   cookies: string[];
   readerUrl: string;
+  /** Porthole's own database (as the serving role), for counting audit events. */
+  toolsUrl: string;
   server: RunningProcess;
   /** The server's resident memory now, in bytes (from /proc). */
   serverRss(): Promise<number>;
@@ -57,6 +59,8 @@ export async function startEngineBench(options: {
   rows: number;
   users: number;
   log: (line: string) => void;
+  /** Rows of demo notification data in the main database (default 1,000). */
+  notifications?: number;
 }): Promise<EngineBench> {
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -94,7 +98,7 @@ export async function startEngineBench(options: {
     const { ownerUrl, appUrl } = await provisionToolsDatabase(adminUrl, tools);
     await migrateToolsDb({ toolsDatabaseUrl: appUrl, toolsMigrationUrl: ownerUrl });
     options.log(`generating ${options.rows.toLocaleString('en-US')} rows x 8 columns…`);
-    const { readerUrl } = await provisionDemoMainDatabase(adminUrl, { ...main, notifications: 1_000 });
+    const { readerUrl } = await provisionDemoMainDatabase(adminUrl, { ...main, notifications: options.notifications ?? 1_000 });
     await generateTable(databaseUrl(adminUrl, { database: main.database }), options.rows);
 
     const port = await freePort();
@@ -163,7 +167,7 @@ export async function startEngineBench(options: {
       const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     };
-    return { origin, cookies, readerUrl, server, serverRss, stop };
+    return { origin, cookies, readerUrl, toolsUrl: appUrl, server, serverRss, stop };
   } catch (error) {
     await stop();
     throw error;

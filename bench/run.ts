@@ -1,5 +1,6 @@
 // npm run bench [-- name...]: runs the named benchmarks (all by default) and prints their measurements.
 import { benchAudit } from './audit-scale.js';
+import { benchDashboards } from './dashboards.js';
 import { benchEngine } from './engine-bench.js';
 import { benchStartup } from './startup.js';
 
@@ -8,6 +9,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   startup: benchStartup,
   audit: benchAudit,
   engine: benchEngine,
+  dashboards: benchDashboards,
 };
 
 const args = process.argv.slice(2);

@@ -116,6 +116,8 @@ export interface QueriesTable {
   search_text: ColumnType<string, never, string>;
   /** Name, tags, description and owner only: what typo-tolerant (trigram) matching looks at. */
   search_words: ColumnType<string, never, string>;
+  /** The result cache's max age for runs of this query; 0 = off (migration 2026-11-30T1253_dashboards). */
+  cache_max_age_seconds: Generated<number>;
 }
 
 /** One save of a query; rows never change (a trigger refuses UPDATE). */
@@ -205,6 +207,40 @@ export interface BackgroundRunsTable {
   result_expires_at: Timestamp | null;
 }
 
+/** A dashboard as a whole; its content lives in dashboard_versions (migration 2026-11-30T1253_dashboards). */
+export interface DashboardsTable {
+  id: Generated<string>;
+  owner_id: string;
+  visibility: 'team' | 'private';
+  locked: Generated<boolean>;
+  current_version: number;
+  forked_from_dashboard_id: string | null;
+  forked_from_version: number | null;
+  archived_at: Timestamp | null;
+  archived_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  search_text: ColumnType<string, string | undefined, string>;
+}
+
+/** One save of a dashboard; rows never change (a trigger refuses UPDATE). */
+export interface DashboardVersionsTable {
+  dashboard_id: string;
+  version: number;
+  author_id: string;
+  created_at: Generated<Date>;
+  name: string;
+  description: string;
+  layout: ColumnType<unknown, string, never>;
+  restored_from: number | null;
+}
+
+export interface DashboardViewsTable {
+  user_id: string;
+  dashboard_id: string;
+  viewed_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -219,6 +255,9 @@ export interface Database {
   api_tokens: ApiTokensTable;
   results: ResultsTable;
   background_runs: BackgroundRunsTable;
+  dashboards: DashboardsTable;
+  dashboard_versions: DashboardVersionsTable;
+  dashboard_views: DashboardViewsTable;
 }
 
 export type User = Selectable<UsersTable>;

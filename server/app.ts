@@ -21,6 +21,7 @@ import { healthRoutes } from './health/routes.js';
 import { auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
+import { dashboardsPlugin } from './dashboards/plugin.js';
 import { queriesPlugin } from './queries/plugin.js';
 import { resultsPlugin } from './results/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(resultsPlugin);
   await app.register(queriesPlugin);
   await app.register(backgroundRunsPlugin);
+  await app.register(dashboardsPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

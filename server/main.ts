@@ -97,6 +97,11 @@ async function main(): Promise<void> {
     action: 'system.started',
     details: { demo: config.demo, version: PORTHOLE_VERSION },
   });
+  if (config.demo) {
+    const { createDemoContent } = await import('./demo/content.js');
+    if (await createDemoContent(app, config.oidc!.issuerUrl))
+      say('demo: example queries and the "Notification service health" dashboard created');
+  }
   const mode = config.demo ? 'demo, ' : '';
   say(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s on ${config.publicUrl} (${mode}Node ${process.versions.node})`);
 }

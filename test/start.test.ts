@@ -71,6 +71,7 @@ describe('npm start (demo mode)', () => {
     const { output } = await bootAndStop(await freePortPair());
     expect(output).toMatch(/First start: setting up databases and demo data/);
     expect(output).toMatch(/Generating demo data: 20,000 notifications/);
+    expect(output).toMatch(/demo: example queries and the "Notification service health" dashboard created/);
     // A newcomer's terminal: no runtime or library warnings (Node 24 is the supported runtime).
     expect(output).not.toMatch(/WARNING|Unsupported runtime|ExperimentalWarning|DeprecationWarning/i);
     expect(output).toMatch(/SIGINT: shutting down[\s\S]*stopped/);
@@ -82,7 +83,7 @@ describe('npm start (demo mode)', () => {
 
   it('reuses the data on the second start', async () => {
     const { output } = await bootAndStop(await freePortPair());
-    expect(output).not.toMatch(/First start|Generating demo data/);
+    expect(output).not.toMatch(/First start|Generating demo data|example queries/);
     expect(output).toMatch(/ready in .*\(demo, Node 24\.\d+\.\d+\)/);
     expect(postgresProcessesUsing(workDir)).toEqual([]);
   }, 120_000);

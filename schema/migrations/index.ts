@@ -9,6 +9,7 @@ import * as queriesSearchWords from './2026-11-23T2100_queries_search_words.js';
 import * as apiTokens from './2026-11-30T1237_api_tokens.js';
 import * as resultStore from './2026-11-30T1247_result_store.js';
 import * as backgroundRuns from './2026-11-30T1253_background_runs.js';
+import * as dashboards from './2026-11-30T1253_dashboards.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1700_foundation': foundation,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30T1237_api_tokens': apiTokens,
   '2026-11-30T1247_result_store': resultStore,
   '2026-11-30T1253_background_runs': backgroundRuns,
+  '2026-11-30T1253_dashboards': dashboards,
 };

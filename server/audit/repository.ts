@@ -166,7 +166,8 @@ export async function getEvent(db: Kysely<Database>, seq: string) {
     .executeTakeFirst();
 }
 
-const RUN_OUTCOMES = ['run.finished', 'run.failed', 'run.cancelled'];
+// A cache hit is a run whose rows came from the result store: who saw what stays complete.
+const RUN_OUTCOMES = ['run.finished', 'run.failed', 'run.cancelled', 'run.cache_hit'];
 
 /** How a saved query's runs ended, newest first. */
 export async function queryRunEvents(db: Kysely<Database>, queryId: string, limit: number, beforeSeq?: string) {

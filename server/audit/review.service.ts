@@ -161,6 +161,8 @@ export class AuditReviewService {
   }
 }
 
+const RUN_OUTCOME_OF: Record<string, string> = { 'run.finished': 'ok', 'run.failed': 'error', 'run.cache_hit': 'cached' };
+
 /**
  * A saved query's run history, for anyone who may read the query: `canRead` is the saved-queries
  * service's own check (it answers 404 for a query the user may not see), run before anything is read.
@@ -177,7 +179,7 @@ export async function queryRunHistory(
     seq: row.seq,
     occurredAt: row.occurred_at.toISOString(),
     actor: { id: row.actor_user_id, email: row.actor_email },
-    outcome: row.action === 'run.finished' ? 'ok' : row.action === 'run.failed' ? 'error' : 'cancelled',
+    outcome: RUN_OUTCOME_OF[row.action] ?? 'cancelled',
     version: row.query_version,
     rowCount: row.row_count,
     durationMs: row.duration_ms,

@@ -47,8 +47,8 @@ export const ndjsonFraming: Framing = {
 export const jsonDocumentFraming: Framing = {
   head: ({ id, statement, columns }) => `${JSON.stringify({ id, statement, columns }).slice(0, -1)},"rows":[`,
   rows: (rowsJson, first) => (first ? rowsJson : `,${rowsJson}`),
-  totals: ({ rowCount, truncated, truncatedBy, durationMs, tier }) =>
-    `]${JSON.stringify({ rowCount, truncated, ...(truncatedBy ? { truncatedBy } : {}), durationMs, tier }).replace('{', ',')}`,
+  totals: ({ rowCount, truncated, truncatedBy, durationMs, tier, cached }) =>
+    `]${JSON.stringify({ rowCount, truncated, ...(truncatedBy ? { truncatedBy } : {}), durationMs, tier, ...(cached ? { cached } : {}) }).replace('{', ',')}`,
   error: (body) => `],${JSON.stringify(body).slice(1)}`,
   startsAtColumns: false,
 };

@@ -31,6 +31,13 @@ const RunBody = Type.Object(
           'Run in the background: answers 202 {id, status} at once; poll GET /api/runs/:id, fetch GET /api/runs/:id/result',
       }),
     ),
+    dashboardId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,18}$',
+        description: 'With queryId: a card of this dashboard (its cache max age applies)',
+      }),
+    ),
+    refresh: Type.Optional(Type.Boolean({ description: 'With queryId: run afresh instead of answering from the result cache' })),
   },
   { additionalProperties: false },
 );
@@ -57,6 +64,12 @@ const RunResult = Type.Object({
     Type.Object(
       { code: Type.String(), message: Type.String() },
       { additionalProperties: true, description: 'In place of the totals' },
+    ),
+  ),
+  cached: Type.Optional(
+    Type.Object(
+      { runId: Type.String(), computedAt: Type.String({ format: 'date-time' }) },
+      { description: 'Answered from the result cache: the run that computed it, and when' },
     ),
   ),
 });
@@ -131,8 +144,11 @@ export function disconnectSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-function context(request: FastifyRequest, reply: FastifyReply): RunContext {
-  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply) };
+function context(request: FastifyRequest, reply: FastifyReply, body?: RunBody): RunContext {
+  if ((body?.dashboardId !== undefined || body?.refresh !== undefined) && body.queryId === undefined)
+    throw new AppError(400, 'invalid_request', 'dashboardId and refresh go with queryId.');
+  const cache = body?.queryId ? { dashboardId: body.dashboardId, refresh: body.refresh } : undefined;
+  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply), cache };
 }
 
 export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }) {
@@ -180,7 +196,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         ndjson ? ndjsonFraming : jsonDocumentFraming,
         (sink) =>
           runs.runJsonStreaming(
-            context(request, reply),
+            context(request, reply, body),
             target,
             body.params ?? {},
             sink,

@@ -18,6 +18,8 @@ export interface SavedQueryForRun {
   sql: string;
   variables: VariableDeclaration[];
   name?: string;
+  /** The result cache's max age for this query's runs (0 = off); absent: no caching. */
+  cacheMaxAgeSeconds?: number;
 }
 
 export type RunTarget = { kind: 'sql'; dataSource: string; sql: string } | { kind: 'saved'; query: SavedQueryForRun };
@@ -33,6 +35,8 @@ export interface RunContext {
   onPlanned?: () => void;
   /** Called once run.started is recorded and the query is about to reach the database. */
   onStarted?: () => void;
+  /** For the result cache (server/results/run-cache.ts): the dashboard asking, and a refresh that skips it. */
+  cache?: { dashboardId?: string; refresh?: boolean };
 }
 
 export interface RunOptions {
@@ -65,6 +69,8 @@ export interface JsonRun {
   durationMs: number;
   /** The access tier it ran under. */
   tier: string;
+  /** Answered from the result cache: the run that computed it, and when. */
+  cached?: { runId: string; computedAt: Date };
 }
 
 export interface CsvRun {

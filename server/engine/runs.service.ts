@@ -48,6 +48,18 @@ import {
   type WorkResult,
 } from './run-types.js';
 
+/** The result cache's entry point (server/results/run-cache.ts). */
+export interface ResultCacheHook {
+  runJson(
+    context: RunContext,
+    query: SavedQueryForRun,
+    params: Record<string, unknown>,
+    runId: string,
+    tier: string,
+    execute: () => Promise<JsonRun>,
+  ): Promise<JsonRun>;
+}
+
 export type { CsvRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
 
 /** The deadline's margin over statement_timeout: the server's own timeout normally fires first. */
@@ -65,6 +77,7 @@ export class RunService {
   private readonly gates = new Map<string, RunGate>();
   private readonly options: RunOptions;
   private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
+  private resultCache?: ResultCacheHook;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -144,6 +157,11 @@ export class RunService {
     await Promise.race([Promise.all(runs.map((run) => run.ended)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   }
 
+  /** The result cache plugs in here; it is asked only after plan() has checked everything a run needs. */
+  useResultCache(cache: ResultCacheHook): void {
+    this.resultCache = cache;
+  }
+
   /** A JSON run collected in memory (callers that keep the result whole; the HTTP response streams instead). */
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
     const collected = new RowCollector();
@@ -167,13 +185,41 @@ export class RunService {
     const plan = await this.plan(context, target, params, 'json', requestedId);
     const head = { id: plan.id, statement: plan.prepared.checked.kind };
     const headed: RowSink = { columns: (columns) => sink.columns(columns, head), rows: (json, count) => sink.rows(json, count) };
+    // A saved query's plain JSON run may be answered from the result cache (or computed once for all who
+    // wait on it): such a run is collected whole, within MAX_RESULT_BYTES, and then handed to the sink.
+    // Free SQL and row streams (NDJSON) never touch the cache and stream from the database as they come.
+    if (this.resultCache && plan.saved && batches === 'document') {
+      const run = await this.resultCache.runJson(context, plan.saved, params, plan.id, plan.tier.name, () =>
+        this.executeCollected(context, plan),
+      );
+      headed.columns(run.columns);
+      if (run.rowCount > 0) await headed.rows(run.rowsJson, run.rowCount);
+      const { rowsJson: _rows, columns: _columns, ...totals } = run;
+      return { ...totals, id: plan.id, tier: plan.tier.name };
+    }
+    return this.executeStreaming(context, plan, headed, batches);
+  }
+
+  private async executeCollected(context: RunContext, plan: Plan): Promise<JsonRun> {
+    const collected = new RowCollector();
+    const totals = await this.executeStreaming(context, plan, collected, 'document');
+    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
+  }
+
+  private async executeStreaming(
+    context: RunContext,
+    plan: Plan,
+    sink: RowSink,
+    batches: 'document' | 'stream',
+  ): Promise<Omit<JsonRun, 'rowsJson' | 'columns'>> {
     let result!: JsonResult;
     const durationMs = await this.lifecycle(context, plan, async (execution) => {
-      result = await execution.json(plan.limits, headed, { batches });
+      result = await execution.json(plan.limits, sink, { batches });
       return { rowCount: result.rowCount, truncated: result.truncated, truncatedBy: result.truncatedBy };
     });
     return {
-      ...head,
+      id: plan.id,
+      statement: plan.prepared.checked.kind,
       rowCount: result.rowCount,
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),

@@ -20,6 +20,8 @@ export interface QueryRow {
   archivedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The result cache's max age for runs of this query; 0 = off. */
+  cacheMaxAgeSeconds: number;
 }
 
 export interface VersionRow {
@@ -66,6 +68,7 @@ export async function findQuery(
       'q.archived_at',
       'q.created_at',
       'q.updated_at',
+      'q.cache_max_age_seconds',
     ])
     .where('q.id', '=', id);
   // Saves of one query queue on its row, so each compares its base version with the truth.
@@ -83,6 +86,7 @@ export async function findQuery(
     archivedAt: row.archived_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    cacheMaxAgeSeconds: row.cache_max_age_seconds,
   };
 }
 
@@ -208,7 +212,7 @@ export async function refreshSearch(db: Kysely<Database>, queryId: string): Prom
 export async function updateSettings(
   db: Kysely<Database>,
   queryId: string,
-  settings: { visibility?: 'team' | 'private'; locked?: boolean },
+  settings: { visibility?: 'team' | 'private'; locked?: boolean; cache_max_age_seconds?: number },
 ): Promise<void> {
   await db
     .updateTable('queries')

@@ -102,11 +102,11 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
       },
     },
     async (request) => {
-      const { baseVersion, visibility, locked, ...content } = request.body as UpdateBody;
+      const { baseVersion, visibility, locked, cacheMaxAgeSeconds, ...content } = request.body as UpdateBody;
       return queries.update(
         currentUser(request),
         (request.params as IdParams).id,
-        { baseVersion, visibility, locked, content },
+        { baseVersion, visibility, locked, cacheMaxAgeSeconds, content },
         request.ip,
       );
     },

@@ -74,6 +74,9 @@ export const UpdateBody = Type.Object(
     chart: Type.Optional(contentFields.chart),
     visibility: Type.Optional(Visibility),
     locked: Type.Optional(Type.Boolean({ description: 'Only the owner and admins may save new versions' })),
+    cacheMaxAgeSeconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 86_400, description: 'Runs may be answered from results at most this old; 0 = off' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -145,6 +148,7 @@ export const QuerySchema = Type.Object({
   createdAt: DateTime,
   updatedAt: DateTime,
   currentVersion: Type.Integer(),
+  cacheMaxAgeSeconds: Type.Integer({ description: 'Runs may be answered from cached results at most this old; 0 = off' }),
   forkedFrom: Nullable(Type.Object({ queryId: Type.String(), version: Type.Integer(), name: Type.String(), url: Type.String() })),
   forks: Type.Array(
     Type.Object({

@@ -57,6 +57,8 @@ export interface QueryView {
   createdAt: Date;
   updatedAt: Date;
   currentVersion: number;
+  /** Runs of this query may be answered from results at most this old (the result cache); 0 = off. */
+  cacheMaxAgeSeconds: number;
   /** Lineage; null also when the parent is gone or the reader may not see it. */
   forkedFrom: { queryId: string; version: number; name: string; url: string } | null;
   forks: Array<{ id: string; name: string; url: string; owner: Person; fromVersion: number | null }>;
@@ -70,6 +72,19 @@ export interface QueryChange {
   content?: Partial<QueryContent>;
   visibility?: Visibility;
   locked?: boolean;
+  cacheMaxAgeSeconds?: number;
+}
+
+/** What a dashboard card shows of a query its viewer may read (nothing at all otherwise). */
+export interface CardQuery {
+  id: string;
+  url: string;
+  name: string;
+  version: number;
+  currentVersion: number;
+  dataSource: string;
+  variables: VariableDeclaration[];
+  chart: unknown;
 }
 
 /** A saved query resolved for the engine: the stored SQL is what runs (THREATS.md 27). */
@@ -80,6 +95,7 @@ export interface QueryForRun {
   dataSource: string;
   sql: string;
   variables: VariableDeclaration[];
+  cacheMaxAgeSeconds: number;
 }
 
 /** What a caller tried to do with a query by id, as recorded when it is refused. */
@@ -156,6 +172,28 @@ export class QueriesService {
       dataSource: content.dataSource,
       sql: content.sql,
       variables: content.variables,
+      cacheMaxAgeSeconds: query.cacheMaxAgeSeconds,
+    };
+  }
+
+  /**
+   * For a dashboard card: the query's name, chart and variables when this user may read it, undefined
+   * when not (or when it or the pinned version is gone), so the card says "no access" and nothing more.
+   */
+  async cardQuery(user: SessionUser, id: string, version?: number | null): Promise<CardQuery | undefined> {
+    const query = await findQuery(this.db, id);
+    if (!query || !permissionsFor(user, accessFacts(query)).read) return undefined;
+    const row = await findVersion(this.db, id, version ?? query.currentVersion);
+    if (!row) return undefined;
+    return {
+      id,
+      url: permalink(id, row.content.name),
+      name: row.content.name,
+      version: row.version,
+      currentVersion: query.currentVersion,
+      dataSource: row.content.dataSource,
+      variables: row.content.variables,
+      chart: row.content.chart,
     };
   }
 
@@ -192,7 +230,8 @@ export class QueriesService {
       Object.entries(change.content ?? {}).filter(([, value]) => value !== undefined),
     ) as Partial<QueryContent>;
     const contentChanges = Object.keys(contentChange).length > 0;
-    const settingsChange = change.visibility !== undefined || change.locked !== undefined;
+    const settingsChange =
+      change.visibility !== undefined || change.locked !== undefined || change.cacheMaxAgeSeconds !== undefined;
     if (contentChanges) requireAccess(user, accessFacts(before), 'edit');
     if (settingsChange) requireAccess(user, accessFacts(before), 'manage');
     if (contentChanges && change.baseVersion === undefined)
@@ -210,6 +249,16 @@ export class QueriesService {
       if (settingsChange) {
         const visibility = change.visibility ?? query.visibility;
         const locked = change.locked ?? query.locked;
+        const cacheMaxAgeSeconds = change.cacheMaxAgeSeconds ?? query.cacheMaxAgeSeconds;
+        if (cacheMaxAgeSeconds !== query.cacheMaxAgeSeconds) {
+          await updateSettings(trx, id, { cache_max_age_seconds: cacheMaxAgeSeconds });
+          await audit(trx, {
+            action: 'query.visibility_changed',
+            actor: actorOf(user),
+            queryId: id,
+            details: { cacheMaxAgeSeconds: { from: query.cacheMaxAgeSeconds, to: cacheMaxAgeSeconds } },
+          });
+        }
         if (visibility !== query.visibility || locked !== query.locked) {
           await updateSettings(trx, id, { visibility, locked });
           await audit(trx, {
@@ -432,6 +481,7 @@ export class QueriesService {
       createdAt: query.createdAt,
       updatedAt: query.updatedAt,
       currentVersion: query.currentVersion,
+      cacheMaxAgeSeconds: query.cacheMaxAgeSeconds,
       forkedFrom,
       forks: forks.map((fork) => ({ ...fork, url: permalink(fork.id, fork.name) })),
       version: versionView(current),

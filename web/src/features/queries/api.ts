@@ -4,11 +4,10 @@ import { api } from '../../lib/api';
 export type Visibility = 'team' | 'private';
 export type VariableKind = 'text' | 'number' | 'timestamp' | 'date' | 'boolean';
 
-export interface Person {
-  id: string;
-  name: string | null;
-  email: string | null;
-}
+import type { Person } from '../../lib/people';
+
+export type { Person };
+export { personName } from '../../lib/people';
 
 export interface VariableDeclaration {
   name: string;
@@ -87,8 +86,6 @@ export interface QueryList {
   hasMore: boolean;
   tags?: Array<{ tag: string; count: number }>;
 }
-
-export const personName = (person: Person): string => person.name ?? person.email ?? `User ${person.id}`;
 
 export const contentOf = (version: VersionView): QueryContent => ({
   name: version.name,

@@ -150,19 +150,4 @@ function failureOf(error: unknown): RunFailure {
   };
 }
 
-/** Fetches every row as CSV (POST, as the server wants JSON bodies) and saves it as a file. */
-export async function downloadCsv(request: RunRequest, filename = 'results.csv'): Promise<void> {
-  const response = await fetch('/api/runs.csv', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/csv' },
-    body: JSON.stringify(request),
-  });
-  if (!response.ok) throw new Error(`CSV download failed: ${response.status}`);
-  const disposition = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '');
-  const url = URL.createObjectURL(await response.blob());
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = disposition?.[1] ?? filename;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 30_000);
-}
+export { downloadCsv } from '../../../lib/download-csv';

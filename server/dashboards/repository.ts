@@ -1,0 +1,293 @@
+// Dashboards in the tools DB: Kysely only, `db` (or a transaction) first. Rules live in service.ts.
+import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import type { Person } from '../queries/repository.js';
+import type { DashboardContent, DashboardLayout } from './content.js';
+
+export interface DashboardRow {
+  id: string;
+  owner: Person;
+  visibility: 'team' | 'private';
+  locked: boolean;
+  currentVersion: number;
+  forkedFromDashboardId: string | null;
+  forkedFromVersion: number | null;
+  archivedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DashboardVersionRow {
+  dashboardId: string;
+  version: number;
+  author: Person;
+  createdAt: Date;
+  restoredFrom: number | null;
+  content: DashboardContent;
+}
+
+export type DashboardVersionSummary = Omit<DashboardVersionRow, 'content'> & { name: string };
+
+export interface ListedDashboard {
+  id: string;
+  name: string;
+  description: string;
+  owner: Person;
+  visibility: 'team' | 'private';
+  locked: boolean;
+  currentVersion: number;
+  cardCount: number;
+  archivedAt: Date | null;
+  updatedAt: Date;
+  viewedAt: Date | null;
+}
+
+export async function findDashboard(
+  db: Kysely<Database>,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<DashboardRow | undefined> {
+  let query = db
+    .selectFrom('dashboards as d')
+    .innerJoin('users as o', 'o.id', 'd.owner_id')
+    .select([
+      'd.id',
+      'd.owner_id',
+      'o.name as owner_name',
+      'o.email as owner_email',
+      'd.visibility',
+      'd.locked',
+      'd.current_version',
+      'd.forked_from_dashboard_id',
+      'd.forked_from_version',
+      'd.archived_at',
+      'd.created_at',
+      'd.updated_at',
+    ])
+    .where('d.id', '=', id);
+  if (options.forUpdate) query = query.forUpdate('d');
+  const row = await query.executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    owner: { id: row.owner_id, name: row.owner_name, email: row.owner_email },
+    visibility: row.visibility,
+    locked: row.locked,
+    currentVersion: row.current_version,
+    forkedFromDashboardId: row.forked_from_dashboard_id,
+    forkedFromVersion: row.forked_from_version,
+    archivedAt: row.archived_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function findDashboardVersion(
+  db: Kysely<Database>,
+  dashboardId: string,
+  version: number,
+): Promise<DashboardVersionRow | undefined> {
+  const row = await db
+    .selectFrom('dashboard_versions as v')
+    .innerJoin('users as a', 'a.id', 'v.author_id')
+    .selectAll('v')
+    .select(['a.name as author_name', 'a.email as author_email'])
+    .where('v.dashboard_id', '=', dashboardId)
+    .where('v.version', '=', version)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const layout = row.layout as DashboardLayout;
+  return {
+    dashboardId: row.dashboard_id,
+    version: row.version,
+    author: { id: row.author_id, name: row.author_name, email: row.author_email },
+    createdAt: row.created_at,
+    restoredFrom: row.restored_from,
+    content: {
+      name: row.name,
+      description: row.description,
+      variables: layout.variables,
+      refreshSeconds: layout.refreshSeconds,
+      cacheMaxAgeSeconds: layout.cacheMaxAgeSeconds,
+      cards: layout.cards,
+    },
+  };
+}
+
+export async function listDashboardVersions(db: Kysely<Database>, dashboardId: string): Promise<DashboardVersionSummary[]> {
+  const rows = await db
+    .selectFrom('dashboard_versions as v')
+    .innerJoin('users as a', 'a.id', 'v.author_id')
+    .select([
+      'v.dashboard_id',
+      'v.version',
+      'v.name',
+      'v.created_at',
+      'v.restored_from',
+      'v.author_id',
+      'a.name as author_name',
+      'a.email as author_email',
+    ])
+    .where('v.dashboard_id', '=', dashboardId)
+    .orderBy('v.version', 'desc')
+    .execute();
+  return rows.map((row) => ({
+    dashboardId: row.dashboard_id,
+    version: row.version,
+    name: row.name,
+    author: { id: row.author_id, name: row.author_name, email: row.author_email },
+    createdAt: row.created_at,
+    restoredFrom: row.restored_from,
+  }));
+}
+
+export async function insertDashboard(
+  db: Kysely<Database>,
+  values: { ownerId: string; visibility: 'team' | 'private'; forkedFrom?: { dashboardId: string; version: number } },
+): Promise<string> {
+  const row = await db
+    .insertInto('dashboards')
+    .values({
+      owner_id: values.ownerId,
+      visibility: values.visibility,
+      current_version: 1,
+      forked_from_dashboard_id: values.forkedFrom?.dashboardId ?? null,
+      forked_from_version: values.forkedFrom?.version ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function insertDashboardVersion(
+  db: Kysely<Database>,
+  values: { dashboardId: string; version: number; authorId: string; content: DashboardContent; restoredFrom?: number },
+): Promise<void> {
+  const { name, description, ...layout } = values.content;
+  await db
+    .insertInto('dashboard_versions')
+    .values({
+      dashboard_id: values.dashboardId,
+      version: values.version,
+      author_id: values.authorId,
+      name,
+      description,
+      layout: JSON.stringify(layout),
+      restored_from: values.restoredFrom ?? null,
+    })
+    .execute();
+  await db
+    .updateTable('dashboards')
+    .set({
+      current_version: values.version,
+      updated_at: sql<Date>`now()`,
+      search_text: `${name} ${description}`.toLowerCase(),
+    })
+    .where('id', '=', values.dashboardId)
+    .execute();
+}
+
+export async function updateDashboardSettings(
+  db: Kysely<Database>,
+  id: string,
+  settings: { visibility?: 'team' | 'private'; locked?: boolean },
+): Promise<void> {
+  await db
+    .updateTable('dashboards')
+    .set({ ...settings, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function setDashboardArchived(db: Kysely<Database>, id: string, archivedBy: string | null): Promise<void> {
+  await db
+    .updateTable('dashboards')
+    .set({ archived_at: archivedBy === null ? null : sql<Date>`now()`, archived_by: archivedBy, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteDashboard(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('dashboards').where('id', '=', id).execute();
+}
+
+export async function recordDashboardView(db: Kysely<Database>, userId: string, dashboardId: string): Promise<void> {
+  await db
+    .insertInto('dashboard_views')
+    .values({ user_id: userId, dashboard_id: dashboardId, viewed_at: sql<Date>`now()` })
+    .onConflict((oc) => oc.columns(['user_id', 'dashboard_id']).doUpdateSet({ viewed_at: sql<Date>`now()` }))
+    .execute();
+}
+
+const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The visibility rule of access.ts as a WHERE clause: a list never fetches what it may not show. */
+export async function listDashboards(
+  db: Kysely<Database>,
+  options: {
+    viewer: { id: string; admin: boolean };
+    filter: 'all' | 'mine' | 'recent';
+    search?: string;
+    archived: boolean;
+    limit: number;
+    offset: number;
+  },
+): Promise<{ dashboards: ListedDashboard[]; hasMore: boolean }> {
+  const { viewer } = options;
+  let query = db
+    .selectFrom('dashboards as d')
+    .innerJoin('dashboard_versions as v', (join) =>
+      join.onRef('v.dashboard_id', '=', 'd.id').onRef('v.version', '=', 'd.current_version'),
+    )
+    .innerJoin('users as o', 'o.id', 'd.owner_id')
+    .leftJoin('dashboard_views as view', (join) =>
+      join.onRef('view.dashboard_id', '=', 'd.id').on('view.user_id', '=', viewer.id),
+    )
+    .select([
+      'd.id',
+      'v.name',
+      sql<string>`left(v.description, 300)`.as('description'),
+      sql<number>`jsonb_array_length(v.layout -> 'cards')`.as('card_count'),
+      'd.owner_id',
+      'o.name as owner_name',
+      'o.email as owner_email',
+      'd.visibility',
+      'd.locked',
+      'd.current_version',
+      'd.archived_at',
+      'd.updated_at',
+      'view.viewed_at',
+    ])
+    .where(viewer.admin ? sql<SqlBool>`true` : sql<SqlBool>`(d.visibility = 'team' or d.owner_id = ${viewer.id})`)
+    .where('d.archived_at', options.archived ? 'is not' : 'is', null);
+  if (options.filter === 'mine') query = query.where('d.owner_id', '=', viewer.id);
+  if (options.filter === 'recent') query = query.where('view.viewed_at', 'is not', null).orderBy('view.viewed_at', 'desc');
+  const search = options.search?.trim();
+  if (search) {
+    query = query
+      .where(sql<SqlBool>`d.search_text like ${likePattern(search)}`)
+      .orderBy(sql`position(${search.toLowerCase()} in lower(v.name)) = 0`);
+  }
+  const rows = await query
+    .orderBy('d.updated_at', 'desc')
+    .orderBy('d.id', 'desc')
+    .limit(options.limit + 1)
+    .offset(options.offset)
+    .execute();
+  return {
+    hasMore: rows.length > options.limit,
+    dashboards: rows.slice(0, options.limit).map((row) => ({
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      owner: { id: row.owner_id, name: row.owner_name, email: row.owner_email },
+      visibility: row.visibility,
+      locked: row.locked,
+      currentVersion: row.current_version,
+      cardCount: Number(row.card_count),
+      archivedAt: row.archived_at,
+      updatedAt: row.updated_at,
+      viewedAt: row.viewed_at,
+    })),
+  };
+}

@@ -1,0 +1,408 @@
+// Dashboards: the rules, copied from saved queries (server/queries/service.ts). Every public method checks
+// access first (access.ts: the same table as queries, 404 for a private dashboard), then works in one
+// transaction that also appends the audit event. Saves are optimistic: a save names the version it was
+// based on, and one based on anything but the current version is refused with 409 and the current
+// version. A card shows a query only to those who may read it: the view resolves each card's query for
+// the viewer and leaves out everything of a query they may not read (name, SQL, chart, result).
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import { AuditLog, type AuditEvent } from '../audit/service.js';
+import { hasRole, type SessionUser } from '../auth/guards.js';
+import { AppError } from '../lib/errors.js';
+import type { Person } from '../queries/repository.js';
+import type { CardQuery, QueriesService, Visibility } from '../queries/service.js';
+import { slugify } from '../queries/slug.js';
+import { dashboardNotFound, permissionsFor, requireDashboardAccess, type Permissions } from './access.js';
+import { checkDashboardContent, sameDashboardContent, type DashboardContent } from './content.js';
+import {
+  deleteDashboard,
+  findDashboard,
+  findDashboardVersion,
+  insertDashboard,
+  insertDashboardVersion,
+  listDashboards,
+  listDashboardVersions,
+  recordDashboardView,
+  setDashboardArchived,
+  updateDashboardSettings,
+  type DashboardRow,
+  type DashboardVersionRow,
+  type DashboardVersionSummary,
+  type ListedDashboard,
+} from './repository.js';
+
+export interface DashboardVersionView extends DashboardContent {
+  version: number;
+  author: Person;
+  createdAt: Date;
+  restoredFrom: number | null;
+}
+
+export interface DashboardView {
+  id: string;
+  url: string;
+  owner: Person;
+  visibility: Visibility;
+  locked: boolean;
+  archivedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  currentVersion: number;
+  forkedFrom: { dashboardId: string; version: number; name: string; url: string } | null;
+  version: DashboardVersionView;
+  /** Per card of the version: its query as this viewer may see it; null = no access (or gone). */
+  cardQueries: Record<string, CardQuery | null>;
+  permissions: Permissions;
+}
+
+export interface DashboardChange {
+  baseVersion?: number;
+  content?: Partial<DashboardContent>;
+  visibility?: Visibility;
+  locked?: boolean;
+}
+
+export function dashboardPermalink(id: string, name: string): string {
+  const slug = slugify(name);
+  return slug ? `/dashboards/${id}-${slug}` : `/dashboards/${id}`;
+}
+
+const versionView = (row: DashboardVersionRow): DashboardVersionView => ({
+  version: row.version,
+  author: row.author,
+  createdAt: row.createdAt,
+  restoredFrom: row.restoredFrom,
+  ...row.content,
+});
+const actorOf = (user: SessionUser) => ({ id: user.id, email: user.email });
+const facts = (d: DashboardRow) => ({ id: d.id, ownerId: d.owner.id, visibility: d.visibility, locked: d.locked });
+
+export class DashboardsService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly queries: QueriesService,
+  ) {}
+
+  // -- reading ----------------------------------------------------------------------------------------
+
+  async get(user: SessionUser, id: string): Promise<DashboardView> {
+    const dashboard = await this.visible(user, id);
+    await recordDashboardView(this.db, user.id, id);
+    return this.view(user, dashboard);
+  }
+
+  async list(
+    user: SessionUser,
+    options: { filter: 'all' | 'mine' | 'recent'; search?: string; archived: boolean; limit: number; offset: number },
+  ): Promise<{ dashboards: Array<ListedDashboard & { url: string }>; hasMore: boolean }> {
+    const { dashboards, hasMore } = await listDashboards(this.db, {
+      ...options,
+      viewer: { id: user.id, admin: hasRole(user, 'admin') },
+    });
+    return { dashboards: dashboards.map((d) => ({ ...d, url: dashboardPermalink(d.id, d.name) })), hasMore };
+  }
+
+  async versions(user: SessionUser, id: string): Promise<DashboardVersionSummary[]> {
+    await this.visible(user, id);
+    return listDashboardVersions(this.db, id);
+  }
+
+  async version(user: SessionUser, id: string, version: number): Promise<DashboardVersionView> {
+    await this.visible(user, id);
+    const row = await findDashboardVersion(this.db, id, version);
+    if (!row) throw new AppError(404, 'not_found', `Dashboard ${id} has no version ${version}.`);
+    return versionView(row);
+  }
+
+  /**
+   * For POST /api/runs {queryId, dashboardId}: the dashboard's cache max age, after checking the user may
+   * read the dashboard and that the query is one of its cards (the query's own access is checked by the
+   * engine's saved-query resolution, as for any run).
+   */
+  async cacheMaxAgeFor(user: SessionUser, id: string, queryId: string): Promise<number> {
+    const dashboard = await this.visible(user, id);
+    const current = await this.current(dashboard);
+    if (!current.content.cards.some((card) => card.queryId === queryId))
+      throw new AppError(400, 'not_on_dashboard', `Query ${queryId} is not a card of dashboard ${id}.`);
+    return current.content.cacheMaxAgeSeconds;
+  }
+
+  // -- changing ---------------------------------------------------------------------------------------
+
+  async create(user: SessionUser, content: DashboardContent, visibility: Visibility = 'team'): Promise<DashboardView> {
+    if (!hasRole(user, 'editor')) throw new AppError(403, 'forbidden', 'Saving dashboards needs the editor role.');
+    const checked = checkDashboardContent(content);
+    await this.checkNewCards(user, checked, undefined);
+    const id = await this.db.transaction().execute(async (trx) => {
+      const id = await insertDashboard(trx, { ownerId: user.id, visibility });
+      await insertDashboardVersion(trx, { dashboardId: id, version: 1, authorId: user.id, content: checked });
+      await audit(trx, {
+        action: 'dashboard.created',
+        actor: actorOf(user),
+        details: { dashboardId: id, version: 1, name: checked.name, visibility, cards: checked.cards.length },
+      });
+      return id;
+    });
+    return this.get(user, id);
+  }
+
+  async update(user: SessionUser, id: string, change: DashboardChange): Promise<DashboardView> {
+    const before = await this.visible(user, id);
+    const contentChange = Object.fromEntries(
+      Object.entries(change.content ?? {}).filter(([, value]) => value !== undefined),
+    ) as Partial<DashboardContent>;
+    const contentChanges = Object.keys(contentChange).length > 0;
+    const settingsChange = change.visibility !== undefined || change.locked !== undefined;
+    if (contentChanges) requireDashboardAccess(user, facts(before), 'edit');
+    if (settingsChange) requireDashboardAccess(user, facts(before), 'manage');
+    if (contentChanges && change.baseVersion === undefined)
+      throw new AppError(400, 'invalid_request', 'Say which version your changes are based on (baseVersion).', {
+        field: 'baseVersion',
+      });
+    await this.db.transaction().execute(async (trx) => {
+      const dashboard = await this.lockForChange(trx, user, id);
+      if (contentChanges) {
+        await this.saveVersion(trx, user, dashboard, change.baseVersion!, (current) => ({ ...current, ...contentChange }), {
+          action: 'dashboard.updated',
+        });
+      }
+      if (settingsChange) {
+        const visibility = change.visibility ?? dashboard.visibility;
+        const locked = change.locked ?? dashboard.locked;
+        if (visibility !== dashboard.visibility || locked !== dashboard.locked) {
+          await updateDashboardSettings(trx, id, { visibility, locked });
+          await audit(trx, {
+            action: 'dashboard.settings_changed',
+            actor: actorOf(user),
+            details: {
+              dashboardId: id,
+              ...(visibility !== dashboard.visibility ? { visibility: { from: dashboard.visibility, to: visibility } } : {}),
+              ...(locked !== dashboard.locked ? { locked: { from: dashboard.locked, to: locked } } : {}),
+            },
+          });
+        }
+      }
+    });
+    return this.get(user, id);
+  }
+
+  async restoreVersion(user: SessionUser, id: string, version: number, baseVersion: number): Promise<DashboardView> {
+    requireDashboardAccess(user, facts(await this.visible(user, id)), 'edit');
+    await this.db.transaction().execute(async (trx) => {
+      const dashboard = await this.lockForChange(trx, user, id);
+      const old = await findDashboardVersion(trx, id, version);
+      if (!old) throw new AppError(404, 'not_found', `Dashboard ${id} has no version ${version}.`);
+      await this.saveVersion(trx, user, dashboard, baseVersion, () => old.content, {
+        action: 'dashboard.restored',
+        restoredFrom: version,
+      });
+    });
+    return this.get(user, id);
+  }
+
+  async fork(
+    user: SessionUser,
+    id: string,
+    options: { name?: string; visibility?: Visibility; version?: number },
+  ): Promise<DashboardView> {
+    const source = await this.visible(user, id);
+    requireDashboardAccess(user, facts(source), 'fork');
+    const fromVersion = options.version ?? source.currentVersion;
+    const original = await findDashboardVersion(this.db, id, fromVersion);
+    if (!original) throw new AppError(404, 'not_found', `Dashboard ${id} has no version ${fromVersion}.`);
+    const content = checkDashboardContent({
+      ...original.content,
+      name: options.name ?? `${original.content.name} (fork)`.slice(0, 200),
+    });
+    const visibility = options.visibility ?? source.visibility;
+    const forkId = await this.db.transaction().execute(async (trx) => {
+      const forkId = await insertDashboard(trx, {
+        ownerId: user.id,
+        visibility,
+        forkedFrom: { dashboardId: id, version: fromVersion },
+      });
+      await insertDashboardVersion(trx, { dashboardId: forkId, version: 1, authorId: user.id, content });
+      await audit(trx, {
+        action: 'dashboard.forked',
+        actor: actorOf(user),
+        details: { dashboardId: forkId, fromDashboardId: id, fromVersion, name: content.name, visibility },
+      });
+      return forkId;
+    });
+    return this.get(user, forkId);
+  }
+
+  async archive(user: SessionUser, id: string): Promise<DashboardView> {
+    requireDashboardAccess(user, facts(await this.visible(user, id)), 'archive');
+    await this.db.transaction().execute(async (trx) => {
+      const dashboard = await this.lockForChange(trx, user, id, { allowArchived: true });
+      if (dashboard.archivedAt) return;
+      await setDashboardArchived(trx, id, user.id);
+      await audit(trx, { action: 'dashboard.archived', actor: actorOf(user), details: { dashboardId: id } });
+    });
+    return this.get(user, id);
+  }
+
+  async unarchive(user: SessionUser, id: string): Promise<DashboardView> {
+    requireDashboardAccess(user, facts(await this.visible(user, id)), 'archive');
+    await this.db.transaction().execute(async (trx) => {
+      const dashboard = await this.lockForChange(trx, user, id, { allowArchived: true });
+      if (!dashboard.archivedAt) return;
+      await setDashboardArchived(trx, id, null);
+      await audit(trx, { action: 'dashboard.unarchived', actor: actorOf(user), details: { dashboardId: id } });
+    });
+    return this.get(user, id);
+  }
+
+  async purge(user: SessionUser, id: string): Promise<void> {
+    requireDashboardAccess(user, facts(await this.visible(user, id)), 'purge');
+    await this.db.transaction().execute(async (trx) => {
+      const dashboard = await this.lockForChange(trx, user, id, { allowArchived: true });
+      if (!dashboard.archivedAt) throw new AppError(409, 'not_archived', 'Archive the dashboard before deleting it for good.');
+      const current = await this.current(dashboard, trx);
+      await deleteDashboard(trx, id);
+      await audit(trx, {
+        action: 'dashboard.purged',
+        actor: actorOf(user),
+        details: { dashboardId: id, name: current.content.name, versions: dashboard.currentVersion },
+      });
+    });
+  }
+
+  // -- internals --------------------------------------------------------------------------------------
+
+  private async visible(user: SessionUser, id: string): Promise<DashboardRow> {
+    const dashboard = await findDashboard(this.db, id);
+    if (!dashboard || !permissionsFor(user, facts(dashboard)).read) throw dashboardNotFound(id);
+    return dashboard;
+  }
+
+  private async current(dashboard: DashboardRow, db: Kysely<Database> = this.db): Promise<DashboardVersionRow> {
+    const row = await findDashboardVersion(db, dashboard.id, dashboard.currentVersion);
+    if (!row) throw new Error(`dashboard ${dashboard.id} points at a missing version ${dashboard.currentVersion}`);
+    return row;
+  }
+
+  private async lockForChange(
+    trx: Transaction<Database>,
+    user: SessionUser,
+    id: string,
+    options: { allowArchived?: boolean } = {},
+  ) {
+    const dashboard = await findDashboard(trx, id, { forUpdate: true });
+    if (!dashboard || !permissionsFor(user, facts(dashboard)).read) throw dashboardNotFound(id);
+    if (dashboard.archivedAt && !options.allowArchived)
+      throw new AppError(409, 'dashboard_archived', 'This dashboard is archived; unarchive it before changing it.');
+    return dashboard;
+  }
+
+  /**
+   * A card added by this save must be over a query its author may read: a dashboard is no way to show
+   * others a query one cannot see oneself. Cards already there stay, whoever saves.
+   */
+  private async checkNewCards(user: SessionUser, content: DashboardContent, previous: DashboardContent | undefined) {
+    const known = new Set(previous?.cards.map((card) => `${card.queryId}@${card.queryVersion ?? ''}`) ?? []);
+    for (const card of content.cards) {
+      if (known.has(`${card.queryId}@${card.queryVersion ?? ''}`)) continue;
+      const query = await this.queries.cardQuery(user, card.queryId, card.queryVersion);
+      if (!query)
+        throw new AppError(
+          404,
+          'not_found',
+          `There is no query ${card.queryId}${card.queryVersion ? ` version ${card.queryVersion}` : ''}, or it is private.`,
+          {
+            field: 'cards',
+          },
+        );
+    }
+  }
+
+  private async saveVersion(
+    trx: Transaction<Database>,
+    user: SessionUser,
+    dashboard: DashboardRow,
+    baseVersion: number,
+    nextContent: (current: DashboardContent) => DashboardContent,
+    options: { action: 'dashboard.updated' | 'dashboard.restored'; restoredFrom?: number },
+  ): Promise<void> {
+    requireDashboardAccess(user, facts(dashboard), 'edit');
+    const current = await this.current(dashboard, trx);
+    const content = checkDashboardContent(nextContent(current.content));
+    if (sameDashboardContent(content, current.content)) return;
+    if (baseVersion !== dashboard.currentVersion) {
+      throw new AppError(
+        409,
+        'version_conflict',
+        `${personName(current.author)} saved version ${current.version} after the version ${baseVersion} you started from. ` +
+          'Compare the two, then save again based on the current version or discard your change.',
+        { currentVersion: { ...versionView(current), createdAt: current.createdAt.toISOString() } },
+      );
+    }
+    await this.checkNewCards(user, content, current.content);
+    const version = dashboard.currentVersion + 1;
+    await insertDashboardVersion(trx, {
+      dashboardId: dashboard.id,
+      version,
+      authorId: user.id,
+      content,
+      restoredFrom: options.restoredFrom,
+    });
+    await audit(trx, {
+      action: options.action,
+      actor: actorOf(user),
+      details: {
+        dashboardId: dashboard.id,
+        version,
+        fromVersion: baseVersion,
+        ...(options.restoredFrom ? { restoredFrom: options.restoredFrom } : {}),
+        name: content.name,
+      },
+    });
+  }
+
+  private async view(user: SessionUser, dashboard: DashboardRow): Promise<DashboardView> {
+    const current = await this.current(dashboard);
+    let forkedFrom: DashboardView['forkedFrom'] = null;
+    if (dashboard.forkedFromDashboardId && dashboard.forkedFromVersion) {
+      const parent = await findDashboard(this.db, dashboard.forkedFromDashboardId);
+      if (parent && permissionsFor(user, facts(parent)).read) {
+        const name = (await this.current(parent)).content.name;
+        forkedFrom = {
+          dashboardId: parent.id,
+          version: dashboard.forkedFromVersion,
+          name,
+          url: dashboardPermalink(parent.id, name),
+        };
+      }
+    }
+    const cardQueries: Record<string, CardQuery | null> = {};
+    await Promise.all(
+      current.content.cards.map(async (card) => {
+        cardQueries[card.id] = (await this.queries.cardQuery(user, card.queryId, card.queryVersion)) ?? null;
+      }),
+    );
+    return {
+      id: dashboard.id,
+      url: dashboardPermalink(dashboard.id, current.content.name),
+      owner: dashboard.owner,
+      visibility: dashboard.visibility,
+      locked: dashboard.locked,
+      archivedAt: dashboard.archivedAt,
+      createdAt: dashboard.createdAt,
+      updatedAt: dashboard.updatedAt,
+      currentVersion: dashboard.currentVersion,
+      forkedFrom,
+      version: versionView(current),
+      cardQueries,
+      permissions: permissionsFor(user, facts(dashboard)),
+    };
+  }
+}
+
+function personName(person: Person): string {
+  return person.name ?? person.email ?? `User ${person.id}`;
+}
+
+function audit(trx: Transaction<Database>, event: AuditEvent): Promise<string> {
+  return new AuditLog(trx).record(event);
+}

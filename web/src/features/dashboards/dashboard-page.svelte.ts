@@ -1,0 +1,188 @@
+// State of a dashboard page: the dashboard, the variable values (mirrored in the URL so a link carries
+// them), the cards' runs, auto-refresh while visible, and edit mode with an optimistic save (409 -> the
+// shared conflict dialog: keep mine on top of theirs, or take theirs).
+import { api, ApiError } from '../../lib/api';
+import {
+  contentOf,
+  dashboardsApi,
+  type Card,
+  type CardQuery,
+  type DashboardContent,
+  type DashboardVersion,
+  type DashboardView,
+} from './api';
+import { CardRuns } from './card-runs.svelte';
+import { currentValues, locationSearch, searchFor } from './values';
+
+interface QueryViewForCard {
+  id: string;
+  url: string;
+  currentVersion: number;
+  version: { name: string; dataSource: string; variables: CardQuery['variables']; chart: unknown };
+}
+
+export class DashboardPageState {
+  dashboard = $state<DashboardView>();
+  error = $state<string>();
+  values = $state<Record<string, string>>({});
+  editing = $state(false);
+  draft = $state<DashboardContent>();
+  /** Queries of cards added while editing, until the save resolves them on the server. */
+  addedQueries = $state<Record<string, CardQuery>>({});
+  conflict = $state<{ theirs: DashboardVersion; mine: DashboardContent }>();
+  saving = $state(false);
+  saveError = $state<string>();
+  now = $state(Date.now());
+  // A card added in edit mode is not on the saved dashboard yet: it runs as its query alone until saved.
+  readonly runs = new CardRuns((card) => (card.id in this.addedQueries ? undefined : this.dashboard?.id));
+  private timers: ReturnType<typeof setInterval>[] = [];
+
+  readonly tv = locationSearch().get('tv') === '1';
+
+  get content(): DashboardContent | undefined {
+    return this.editing ? this.draft : this.dashboard && contentOf(this.dashboard.version);
+  }
+
+  get queries(): Record<string, CardQuery | null> {
+    return { ...(this.dashboard?.cardQueries ?? {}), ...this.addedQueries };
+  }
+
+  async load(id: string): Promise<void> {
+    try {
+      this.dashboard = await dashboardsApi.get(id);
+      this.values = currentValues(this.dashboard.version.variables, locationSearch());
+      this.runAll();
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  /** Starts the clock for "3 min ago" and the auto-refresh (every refreshSeconds, or 5 minutes on a TV). */
+  start(): () => void {
+    this.timers.push(setInterval(() => (this.now = Date.now()), 30_000));
+    this.timers.push(
+      setInterval(() => {
+        const seconds = this.dashboard?.version.refreshSeconds ?? (this.tv ? 300 : null);
+        if (!seconds || this.editing || document.visibilityState !== 'visible' || this.runs.busy) return;
+        const oldest = Math.min(...Object.values(this.runs.states).map((s) => s.computedAt ?? Date.now()));
+        if (Date.now() - oldest >= seconds * 1000) this.runAll(true);
+      }, 5_000),
+    );
+    return () => {
+      this.timers.forEach(clearInterval);
+      this.runs.dispose();
+    };
+  }
+
+  runAll(refresh = false): void {
+    const content = this.content;
+    if (content) this.runs.runAll(content.cards, this.queries, this.values, refresh);
+  }
+
+  refreshCard(card: Card): void {
+    const query = this.queries[card.id];
+    if (query) this.runs.runOne(card, query, this.values, true);
+  }
+
+  setValues(values: Record<string, string>): void {
+    this.values = values;
+    if (this.dashboard) {
+      const search = searchFor(this.dashboard.version.variables, values, locationSearch());
+      window.history.replaceState(window.history.state, '', window.location.pathname + search);
+    }
+    this.runAll();
+  }
+
+  // -- editing ------------------------------------------------------------------------------------------
+
+  startEditing(): void {
+    if (!this.dashboard) return;
+    this.draft = structuredClone($state.snapshot(contentOf(this.dashboard.version)));
+    this.editing = true;
+  }
+
+  cancelEditing(): void {
+    this.editing = false;
+    this.draft = undefined;
+    this.addedQueries = {};
+    this.runAll();
+  }
+
+  updateCard(card: Card): void {
+    if (!this.draft) return;
+    this.draft.cards = this.draft.cards.map((c) => (c.id === card.id ? card : c));
+  }
+
+  removeCard(id: string): void {
+    if (this.draft) this.draft.cards = this.draft.cards.filter((c) => c.id !== id);
+  }
+
+  async addCard(queryId: string): Promise<void> {
+    if (!this.draft) return;
+    const query = await api<QueryViewForCard>(`/api/queries/${queryId}`);
+    const id = `c${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
+    const bottom = Math.max(0, ...this.draft.cards.map((c) => c.y + c.h));
+    const card: Card = {
+      id,
+      queryId,
+      queryVersion: null,
+      title: null,
+      display: query.version.chart ? 'chart' : 'table',
+      x: 0,
+      y: bottom,
+      w: 6,
+      h: 6,
+      variableMap: {},
+    };
+    this.addedQueries[id] = {
+      id: query.id,
+      url: query.url,
+      name: query.version.name,
+      version: query.currentVersion,
+      currentVersion: query.currentVersion,
+      dataSource: query.version.dataSource,
+      variables: query.version.variables,
+      chart: query.version.chart,
+    };
+    this.draft.cards = [...this.draft.cards, card];
+    // Variables declared in this edit have no value yet: their defaults apply.
+    this.values = { ...currentValues(this.draft.variables, locationSearch()), ...this.values };
+    this.runs.runOne(card, this.addedQueries[id]!, this.values, false);
+  }
+
+  async save(baseVersion = this.dashboard?.currentVersion): Promise<void> {
+    if (!this.dashboard || !this.draft || baseVersion === undefined) return;
+    this.saving = true;
+    this.saveError = undefined;
+    try {
+      this.dashboard = await dashboardsApi.save(this.dashboard.id, baseVersion, $state.snapshot(this.draft));
+      this.editing = false;
+      this.draft = undefined;
+      this.addedQueries = {};
+      this.conflict = undefined;
+      this.values = currentValues(this.dashboard.version.variables, locationSearch());
+      this.runAll();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'version_conflict') {
+        this.conflict = { theirs: error.details.currentVersion as DashboardVersion, mine: $state.snapshot(this.draft)! };
+      } else this.saveError = error instanceof ApiError ? error.message : String(error);
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  /** Save the draft as the version after theirs. */
+  keepMine(): Promise<void> {
+    const theirs = this.conflict?.theirs;
+    this.conflict = undefined;
+    return this.save(theirs?.version);
+  }
+
+  /** Drop the draft and load what they saved. */
+  async takeTheirs(): Promise<void> {
+    this.conflict = undefined;
+    this.editing = false;
+    this.draft = undefined;
+    if (this.dashboard) await this.load(this.dashboard.id);
+  }
+}
