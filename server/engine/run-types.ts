@@ -35,8 +35,11 @@ export interface RunContext {
   onPlanned?: () => void;
   /** Called once run.started is recorded and the query is about to reach the database. */
   onStarted?: () => void;
-  /** For the result cache (server/results/run-cache.ts): the dashboard asking, and a refresh that skips it. */
-  cache?: { dashboardId?: string; refresh?: boolean };
+  /**
+   * For the result cache (server/results/run-cache.ts): the dashboard asking, a refresh that skips the
+   * lookup, or `off` for runs that keep their own result (background runs store theirs by run id).
+   */
+  cache?: { dashboardId?: string; refresh?: boolean; off?: boolean };
 }
 
 export interface RunOptions {

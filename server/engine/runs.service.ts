@@ -188,7 +188,7 @@ export class RunService {
     // A saved query's plain JSON run may be answered from the result cache (or computed once for all who
     // wait on it): such a run is collected whole, within MAX_RESULT_BYTES, and then handed to the sink.
     // Free SQL and row streams (NDJSON) never touch the cache and stream from the database as they come.
-    if (this.resultCache && plan.saved && batches === 'document') {
+    if (this.resultCache && plan.saved && batches === 'document' && !context.cache?.off) {
       const run = await this.resultCache.runJson(context, plan.saved, params, plan.id, plan.tier.name, () =>
         this.executeCollected(context, plan),
       );
