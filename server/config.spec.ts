@@ -37,6 +37,12 @@ describe('loadConfig', () => {
     expect(config.oidcGroupsClaim).toBe('groups');
   });
 
+  it('runs the scheduler unless SCHEDULER_ENABLED=false, and refuses other values', () => {
+    expect(loadConfig({}).scheduler.enabled).toBe(true);
+    expect(loadConfig({ SCHEDULER_ENABLED: 'false' }).scheduler.enabled).toBe(false);
+    expect(problemsOf({ SCHEDULER_ENABLED: 'no' })).toEqual(['SCHEDULER_ENABLED must be true or false (got "no")']);
+  });
+
   it('returns a deeply frozen object', () => {
     const config = loadConfig({ ADMIN_EMAILS: 'A@x.com' });
     expect(Object.isFrozen(config)).toBe(true);

@@ -37,6 +37,8 @@ export interface Config {
   session: { idleMinutes: number; maxHours: number };
   trustProxy: boolean | string;
   auditRetentionDays?: number;
+  /** SCHEDULER_ENABLED=false: this task runs no scheduled or queued jobs (e.g. a web-only task). */
+  scheduler: { enabled: boolean };
   logLevel: string;
 }
 
@@ -95,6 +97,16 @@ class EnvReader {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') {
+      this.problems.push(`${name} must be true or false (got "${raw}")`);
+      return fallback;
+    }
+    return raw === 'true';
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -247,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
+    scheduler: { enabled: r.boolean('SCHEDULER_ENABLED', true) },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
