@@ -21,6 +21,7 @@ import { healthRoutes } from './health/routes.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
+import { checksPlugin, type ChecksPluginOptions } from './checks/plugin.js';
 import { schedulerPlugin } from './scheduler/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   schedulerClock?: Clock;
   /** Names this task in the scheduler's instance registry. */
   instanceName?: string;
+  /** Tests: the checks feature's resolver and retry timing. */
+  checks?: ChecksPluginOptions;
 }
 
 export const REDACTED_LOG_PATHS = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'];
@@ -100,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(enginePlugin);
   await app.register(queriesPlugin);
+  await app.register(checksPlugin, deps.checks ?? {});
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

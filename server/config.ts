@@ -39,6 +39,16 @@ export interface Config {
   auditRetentionDays?: number;
   /** SCHEDULER_ENABLED=false: this task runs no scheduled or queued jobs (e.g. a web-only task). */
   scheduler: { enabled: boolean };
+  alerts: {
+    /** SMTP_URL: smtp:// or smtps:// with credentials; unset outside demo mode means no email. */
+    smtpUrl?: string;
+    /** ALERT_FROM: the From address of alert emails. */
+    from: string;
+    /** ALERTS_INCLUDE_ROWS=false keeps result rows out of notifications (they leave the VPC). */
+    includeRows: boolean;
+    /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and over http). */
+    webhookAllowedHosts: string[];
+  };
   logLevel: string;
 }
 
@@ -189,6 +199,18 @@ function readOidc(r: EnvReader, scopes: string, groupsClaim: string, required: b
   return { issuerUrl, clientId, clientSecret, scopes, groupsClaim };
 }
 
+function readAlerts(r: EnvReader): Config['alerts'] {
+  const from = r.string('ALERT_FROM') ?? 'Porthole <porthole@localhost>';
+  if (!/^[^<>@\s]+@[^<>@\s]+$|<[^<>@\s]+@[^<>@\s]+>$/.test(from))
+    r.problems.push(`ALERT_FROM must be an email address (got "${from}")`);
+  return {
+    smtpUrl: r.url('SMTP_URL', ['smtp:', 'smtps:']),
+    from,
+    includeRows: r.boolean('ALERTS_INCLUDE_ROWS', true),
+    webhookAllowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS').map((host) => host.toLowerCase()),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
   const nodeEnv = r.oneOf('NODE_ENV', ['production', 'development', 'test'] as const, 'development');
@@ -260,6 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
     scheduler: { enabled: r.boolean('SCHEDULER_ENABLED', true) },
+    alerts: readAlerts(r),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -32,7 +32,14 @@ export type AuditAction =
   | 'query.visibility_changed'
   | 'query.purged'
   | 'audit.read'
-  | 'audit.exported';
+  | 'audit.exported'
+  | 'check.created'
+  | 'check.updated'
+  | 'check.deleted'
+  | 'check.run'
+  | 'destination.created'
+  | 'destination.updated'
+  | 'destination.deleted';
 
 export type AuditOutcome = 'ok' | 'error' | 'denied' | 'cancelled';
 

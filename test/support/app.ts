@@ -1,6 +1,6 @@
 // Builds the real app on fresh test databases, for app.inject() tests.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../server/app.js';
+import { buildApp, type AppDeps } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
 import { connectToolsDb } from '../../server/db/tools-db.js';
@@ -16,7 +16,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, deps: Pick<AppDeps, 'checks'> = {}): Promise<TestApp> {
   const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase()]);
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -31,7 +31,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const toolsDb = connectToolsDb(tools.appUrl);
   const dataSources = createDataSourceRegistry(config);
-  const app = await buildApp({ config, toolsDb, dataSources });
+  const app = await buildApp({ config, toolsDb, dataSources, ...deps });
   await app.ready();
   return {
     app,
