@@ -18,6 +18,7 @@ import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
 import type { ToolsDb } from './db/tools-db.js';
 import { healthRoutes } from './health/routes.js';
+import { auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
@@ -95,7 +96,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
-  await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
+  await app.register(healthRoutes, {
+    toolsPool: deps.toolsDb.pool,
+    dataSources: deps.dataSources,
+    auditLogRisks: () => auditLogRewriteRisks(deps.toolsDb.db),
+    production: config.nodeEnv === 'production',
+  });
   await app.register(schedulerPlugin, {
     connectionString: config.toolsDatabaseUrl,
     clock: deps.schedulerClock,

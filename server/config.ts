@@ -1,5 +1,6 @@
 // Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
 // sees the whole list at once instead of fixing one variable per restart.
+import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
 export type Role = 'viewer' | 'editor' | 'admin';
@@ -24,10 +25,13 @@ export interface Config {
   dataDir: string;
   /** How many notifications the demo main database is seeded with on its first start. */
   demoNotifications: number;
+  /** Database URLs carry the TLS settings of `databaseCaFile` already (see server/db/tls.ts). */
   toolsDatabaseUrl?: string;
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
   dataSourcesFile?: string;
+  /** CA bundle for verify-full TLS to every database (DATABASE_CA_FILE or PGSSLROOTCERT). */
+  databaseCaFile?: string;
   sessionSecret?: string;
   oidc?: OidcConfig;
   oidcScopes: string;
@@ -232,6 +236,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (!demo)
     r.require('MAIN_DATABASE_URL', mainDatabaseUrl, 'when TOOLS_DATABASE_URL is set (demo data exists only in demo mode)');
 
+  const databaseCaFile = r.string('DATABASE_CA_FILE') ?? r.string('PGSSLROOTCERT');
+  const caProblem = databaseCaFile === undefined ? undefined : caBundleProblem(databaseCaFile);
+  if (caProblem) r.problems.push(`DATABASE_CA_FILE (or PGSSLROOTCERT) ${databaseCaFile} ${caProblem}`);
+  const tls = (url: string | undefined) => (url === undefined ? undefined : withDatabaseTls(url, databaseCaFile));
+
   const sessionSecret = r.string('SESSION_SECRET');
   if (sessionSecret !== undefined) {
     const weakness = isWeakSecret(sessionSecret);
@@ -256,10 +265,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     dataDir: r.string('PORTHOLE_DATA_DIR') ?? '.porthole',
     demoNotifications: r.integer('DEMO_NOTIFICATIONS', 500_000, 1_000, 50_000_000),
-    toolsDatabaseUrl,
-    toolsMigrationUrl: r.url('TOOLS_MIGRATION_URL', POSTGRES),
-    mainDatabaseUrl,
+    toolsDatabaseUrl: tls(toolsDatabaseUrl),
+    toolsMigrationUrl: tls(r.url('TOOLS_MIGRATION_URL', POSTGRES)),
+    mainDatabaseUrl: tls(mainDatabaseUrl),
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
+    databaseCaFile,
     sessionSecret,
     oidc,
     oidcScopes,

@@ -24,7 +24,7 @@ describe('server skeleton', () => {
   it('answers /readyz when the tools DB and the main source answer', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+    expect(res.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok', audit_log: 'append-only' } });
   });
 
   it('answers 503 on /readyz when a source is unreachable', async () => {
@@ -38,7 +38,10 @@ describe('server skeleton', () => {
     try {
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ status: 'not_ready', checks: { tools: 'ok', 'source:main': 'unreachable' } });
+      expect(res.json()).toEqual({
+        status: 'not_ready',
+        checks: { tools: 'ok', 'source:main': 'unreachable', audit_log: 'append-only' },
+      });
     } finally {
       await app.close();
       await toolsDb.close();
