@@ -211,6 +211,70 @@ export interface NotificationDeliveriesTable {
   created_at: Generated<Date>;
 }
 
+/** Personal access tokens and CSV links (migration 2026-11-30T1237_api_tokens); secrets only as hashes. */
+export interface ApiTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: 'personal' | 'csv_link';
+  name: string;
+  secret_hash: Buffer;
+  secret_hint: string;
+  scopes: ColumnType<string[], string[], string[]>;
+  query_id: string | null;
+  params: ColumnType<unknown, string | null, string | null>;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+  last_used_at: Timestamp | null;
+  last_used_ip: string | null;
+  rate_window_start: Timestamp | null;
+  rate_window_count: Generated<number>;
+}
+
+/** One stored result (migration 2026-11-30T1247_result_store); written and read by server/results only. */
+export interface ResultsTable {
+  run_id: string;
+  owner_id: string;
+  query_id: string | null;
+  query_version: number | null;
+  data_source: string;
+  cache_key: string | null;
+  tier: string | null;
+  columns: ColumnType<unknown, string, never>;
+  row_count: number;
+  truncated: boolean;
+  encoding: 'gzip';
+  body: ColumnType<Buffer, Buffer, never>;
+  byte_size: number;
+  computed_at: ColumnType<Date, Date | string | undefined, never>;
+  expires_at: Timestamp;
+}
+
+/** Runs started in the background (migration 2026-11-30T1253_background_runs); results in `results`. */
+export interface BackgroundRunsTable {
+  id: string;
+  user_id: string;
+  token_id: string | null;
+  data_source: string;
+  query_id: string | null;
+  query_version: number | null;
+  query_name: string | null;
+  sql_preview: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  task_id: string;
+  created_at: Generated<Date>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  deadline_at: Timestamp;
+  row_count: number | null;
+  truncated: boolean | null;
+  duration_ms: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  result_expires_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -226,6 +290,9 @@ export interface Database {
   checks: ChecksTable;
   check_runs: CheckRunsTable;
   notification_deliveries: NotificationDeliveriesTable;
+  api_tokens: ApiTokensTable;
+  results: ResultsTable;
+  background_runs: BackgroundRunsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -79,7 +79,15 @@ export interface MainDatabaseSpec {
   readerPassword: string;
   notifications: number;
   onProgress?: (message: string) => void;
+  /**
+   * Access tiers (issue #13): the reader role above becomes the standard tier, without these columns,
+   * and a second role from the same script reads everything.
+   */
+  tiers?: { piiRole: string; piiPassword: string; withheldColumns: string[] };
 }
+
+/** The demo's sensitive columns: recipients' addresses and numbers, team members' contact details. */
+export const DEMO_SENSITIVE_COLUMNS = ['public.notifications.to', 'public.users.email_address', 'public.users.mobile_number'];
 
 export const READER_ROLE_SCRIPT = new URL('./reader-role.sql', import.meta.url);
 
@@ -87,7 +95,7 @@ export const READER_ROLE_SCRIPT = new URL('./reader-role.sql', import.meta.url);
 export async function provisionDemoMainDatabase(
   adminUrl: string,
   spec: MainDatabaseSpec,
-): Promise<{ readerUrl: string; seeded: boolean }> {
+): Promise<{ readerUrl: string; piiReaderUrl?: string; seeded: boolean }> {
   await withClient(adminUrl, (client) => ensureDatabase(client, spec.database));
   const mainAdminUrl = databaseUrl(adminUrl, { database: spec.database });
   const seeded = await withClient(mainAdminUrl, async (client) => {
@@ -98,15 +106,25 @@ export async function provisionDemoMainDatabase(
     return true;
   });
   const script = await readFile(READER_ROLE_SCRIPT, 'utf8');
-  await withClient(mainAdminUrl, (client) =>
-    runPsqlScript(client, script, {
+  const tiers = spec.tiers;
+  await withClient(mainAdminUrl, async (client) => {
+    if (tiers) {
+      await runPsqlScript(client, script, {
+        reader_role: tiers.piiRole,
+        reader_password: tiers.piiPassword,
+        reader_schemas: 'public',
+      });
+    }
+    await runPsqlScript(client, script, {
       reader_role: spec.readerRole,
       reader_password: spec.readerPassword,
       reader_schemas: 'public',
-    }),
-  );
+      withheld_columns: tiers ? tiers.withheldColumns.join(',') : '',
+    });
+  });
   return {
     readerUrl: databaseUrl(adminUrl, { database: spec.database, user: spec.readerRole, password: spec.readerPassword }),
+    piiReaderUrl: tiers && databaseUrl(adminUrl, { database: spec.database, user: tiers.piiRole, password: tiers.piiPassword }),
     seeded,
   };
 }

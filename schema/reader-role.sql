@@ -12,6 +12,16 @@
 --     -v reader_schemas=public \
 --     -f schema/reader-role.sql
 --
+-- Access tiers (issue #13): run the script once per tier, each with its own role. Give the lower tier
+-- (e.g. standard) the columns it must not read; the higher one (e.g. pii) gets everything:
+--   psql ... -v reader_role=porthole_reader_pii -v reader_password=... -v reader_schemas=public -f schema/reader-role.sql
+--   psql ... -v reader_role=porthole_reader -v reader_password=... -v reader_schemas=public \
+--     -v withheld_columns=public.users.email_address,public.notifications.to -f schema/reader-role.sql
+-- Column grants cannot be expressed by ALTER DEFAULT PRIVILEGES (it grants whole tables), so a tier with
+-- withheld columns gets no default privileges: re-run its command after adding tables (and after adding
+-- sensitive columns to the list). Views and materialized views that read a withheld column, directly or
+-- through other views, are not granted to it (a view runs with its owner's rights).
+--
 -- What it changes beyond the role itself (all per database, visible in \dp and \df+):
 --   * TEMPORARY on the database is revoked from PUBLIC and granted back to the login roles that use the
 --     database (its owner, owners of its schemas or tables, roles granted CONNECT explicitly), so the
@@ -25,9 +35,19 @@
 --   * Advisory locks stay callable: Porthole runs DISCARD ALL after every run, which releases them.
 \set ON_ERROR_STOP on
 
+-- Access tiers (optional; see the "Access tiers" block at the end). Unset = a reader of everything.
+\if :{?withheld_columns}
+\else
+\set withheld_columns ''
+\endif
+
 select set_config('porthole.reader_role', :'reader_role', false),
        set_config('porthole.reader_password', :'reader_password', false),
        set_config('porthole.reader_schemas', :'reader_schemas', false);
+
+-- One transaction (issue #13): a re-run grants whole tables first and the tier block below narrows them,
+-- so without it a standard tier could read withheld columns for a moment.
+begin;
 
 do $reader$
 declare
@@ -187,5 +207,99 @@ begin
 end
 $porthole_wal$;
 -- == end of the block for functions that write outside the run's transaction ===============================
+
+-- Access tiers (issue #13). With withheld_columns set, the role just configured reads every column but
+-- those: table-level SELECT on their tables is replaced by column-level SELECT on the other columns,
+-- views that read them (directly or through other views) are withheld whole, and the default privileges
+-- given above are taken back (they would grant whole new tables; column grants cannot be defaulted), so
+-- new tables reach this tier only by re-running this command. Every layer-1 restriction above still holds.
+select set_config('porthole.withheld_columns', :'withheld_columns', false);
+
+do $tier$
+declare
+  reader text := current_setting('porthole.reader_role');
+  listed text;
+  parts text[];
+  target regclass;
+  attribute int2;
+  others text;
+  view_name regclass;
+  schema_name text;
+  owner_name text;
+  withheld_relids oid[] := '{}';
+  withheld_attnums int2[] := '{}';
+begin
+  if replace(current_setting('porthole.withheld_columns'), ' ', '') = '' then
+    return;
+  end if;
+  foreach listed in array string_to_array(replace(current_setting('porthole.withheld_columns'), ' ', ''), ',') loop
+    parts := parse_ident(listed);
+    if array_length(parts, 1) = 2 then
+      parts := array['public'] || parts;
+    elsif array_length(parts, 1) is distinct from 3 then
+      raise exception 'withheld_columns: % is not schema.table.column or table.column', listed;
+    end if;
+    target := to_regclass(format('%I.%I', parts[1], parts[2]));
+    if target is null then
+      raise exception 'withheld_columns: table %.% does not exist', parts[1], parts[2];
+    end if;
+    select a.attnum into attribute from pg_attribute a
+    where a.attrelid = target and a.attname = parts[3] and a.attnum > 0 and not a.attisdropped;
+    if attribute is null then
+      raise exception 'withheld_columns: table % has no column %', target, parts[3];
+    end if;
+    withheld_relids := withheld_relids || target::oid;
+    withheld_attnums := withheld_attnums || attribute;
+  end loop;
+
+  -- Each table with a withheld column: SELECT on its other columns only.
+  for target in select distinct relid::regclass from unnest(withheld_relids) as w(relid) loop
+    select string_agg(quote_ident(a.attname), ', ' order by a.attnum) into others
+    from pg_attribute a
+    where a.attrelid = target and a.attnum > 0 and not a.attisdropped
+      and a.attnum not in (select w.attnum from unnest(withheld_relids, withheld_attnums) as w(relid, attnum) where w.relid = target);
+    execute format('revoke select on %s from %I', target, reader);
+    -- A column grant left from an earlier run (the column listed since) goes too.
+    execute (select format('revoke select (%s) on %s from %I', string_agg(quote_ident(a.attname), ', '), target, reader)
+             from pg_attribute a where a.attrelid = target and a.attnum > 0 and not a.attisdropped);
+    if others is not null then
+      execute format('grant select (%s) on %s to %I', others, target, reader);
+    end if;
+  end loop;
+
+  -- Views and materialized views reading a withheld column, directly or through another such view.
+  for view_name in
+    with recursive tainted(relid) as (
+      select distinct r.ev_class
+      from pg_depend d join pg_rewrite r on r.oid = d.objid
+      join unnest(withheld_relids, withheld_attnums) as w(relid, attnum) on w.relid = d.refobjid and w.attnum = d.refobjsubid
+      where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and r.ev_class <> d.refobjid
+      union
+      select r.ev_class
+      from pg_depend d join pg_rewrite r on r.oid = d.objid join tainted t on t.relid = d.refobjid
+      where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and r.ev_class <> d.refobjid
+    )
+    select t.relid::regclass from tainted t
+  loop
+    execute format('revoke all on %s from %I', view_name, reader);
+    raise notice 'view % reads a withheld column: % may not read it', view_name, reader;
+  end loop;
+
+  -- No default privileges for this tier: a new table could hold sensitive columns.
+  foreach schema_name in array string_to_array(replace(current_setting('porthole.reader_schemas'), ' ', ''), ',') loop
+    for owner_name in select distinct pg_get_userbyid(c.relowner) from pg_class c
+                      join pg_namespace n on n.oid = c.relnamespace where n.nspname = schema_name loop
+      begin
+        execute format('alter default privileges for role %I in schema %I revoke select on tables from %I', owner_name, schema_name, reader);
+      exception when insufficient_privilege then
+        raise notice 'default privileges of % in % could not be taken back from %: new tables will be readable in full by it',
+                     owner_name, schema_name, reader;
+      end;
+    end loop;
+  end loop;
+end
+$tier$;
+
+commit;
 
 select set_config('porthole.reader_password', '', false);

@@ -1,9 +1,14 @@
 // Runs a psql script (such as reader-role.sql) through node-postgres, so the demo and the tests apply the
 // very file operators run with psql. Supports what those scripts use: :'name' literals, :"name"
-// identifiers and backslash meta-command lines (ignored).
+// identifiers, defaults written as `\if :{?name}` `\else` `\set name 'value'` `\endif`, and other
+// backslash meta-command lines (ignored).
 import type pg from 'pg';
 
-export function renderPsqlScript(text: string, variables: Record<string, string>): string {
+const DEFAULT_VALUE = /^\\if :\{\?([a-z_][a-z0-9_]*)\}\n\\else\n\\set \1 '([^'\n]*)'\n\\endif$/gim;
+
+export function renderPsqlScript(text: string, given: Record<string, string>): string {
+  const variables = { ...given };
+  for (const [, name, value] of text.matchAll(DEFAULT_VALUE)) variables[name!] ??= value!;
   const withoutMeta = text
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('\\'))

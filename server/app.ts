@@ -13,6 +13,7 @@ import { AuditLog } from './audit/service.js';
 import { LoginService } from './auth/login.service.js';
 import { OidcClient } from './auth/oidc-client.js';
 import { perimeterPlugin } from './auth/perimeter.js';
+import { authRateLimitPlugin } from './auth/rate-limit.js';
 import { authRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
@@ -24,11 +25,14 @@ import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
 import { checksPlugin, type ChecksPluginOptions } from './checks/plugin.js';
 import { schedulerPlugin } from './scheduler/plugin.js';
+import { resultsPlugin } from './results/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
-import { sessionPlugin } from './plugins/session.js';
+import { sessionCookieName, sessionPlugin } from './plugins/session.js';
 import { spaPlugin } from './plugins/spa.js';
+import { tokensPlugin } from './tokens/plugin.js';
+import { backgroundRunsPlugin } from './background/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -84,16 +88,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
   await app.register(metricsPlugin, {
+    token: config.metricsToken,
     pools: () => ({
       tools: deps.toolsDb.pool,
-      ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),
+      ...Object.fromEntries(deps.dataSources.pools()),
     }),
   });
   await app.register(swagger, {
-    openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
+    openapi: {
+      info: { title: 'Porthole API', version: '0.1.0' },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config.publicUrl) },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A personal access token (pht_ and 40 letters and digits), from /settings/tokens',
+          },
+          csvKey: { type: 'apiKey', in: 'query', name: 'key', description: 'A CSV link key (phc_…), on its CSV route only' },
+        },
+      },
+      security: [{ sessionCookie: [] }, { bearerAuth: [] }],
+    },
   });
 
+  // Before any route, so every /auth/* route registered later gets the limit.
+  await app.register(authRateLimitPlugin, { perMinute: config.authRateLimitPerMinute });
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
+  await app.register(tokensPlugin); // before the perimeter: a Bearer token is the request's principal
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
   await app.register(healthRoutes, {
@@ -108,8 +131,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     instanceName: deps.instanceName,
   });
   await app.register(enginePlugin);
+  await app.register(resultsPlugin);
   await app.register(queriesPlugin);
   await app.register(checksPlugin, deps.checks ?? {});
+  await app.register(backgroundRunsPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
     audit: app.audit,

@@ -62,6 +62,31 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the API token and background run settings, with their defaults, and refuses bad values', () => {
+    const defaults = loadConfig({});
+    expect(defaults.tokens).toEqual({ rateLimitPerMinute: 120 });
+    expect(defaults.background).toEqual({ timeoutMs: 1_800_000, resultRetentionMinutes: 60, perUserRuns: 3 });
+    const set = loadConfig({
+      TOKEN_RATE_LIMIT_PER_MINUTE: '30',
+      BACKGROUND_QUERY_TIMEOUT_MS: '600000',
+      RESULT_RETENTION_MINUTES: '15',
+      BACKGROUND_RUNS_PER_USER: '1',
+    });
+    expect(set.tokens.rateLimitPerMinute).toBe(30);
+    expect(set.background).toEqual({ timeoutMs: 600_000, resultRetentionMinutes: 15, perUserRuns: 1 });
+    const problems = problemsOf({
+      TOKEN_RATE_LIMIT_PER_MINUTE: '0',
+      RESULT_RETENTION_MINUTES: 'soon',
+      BACKGROUND_QUERY_TIMEOUT_MS: '5',
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems.map((problem) => problem.split(' ')[0])).toEqual([
+      'TOKEN_RATE_LIMIT_PER_MINUTE',
+      'BACKGROUND_QUERY_TIMEOUT_MS',
+      'RESULT_RETENTION_MINUTES',
+    ]);
+  });
+
   it('returns a deeply frozen object', () => {
     const config = loadConfig({ ADMIN_EMAILS: 'A@x.com' });
     expect(Object.isFrozen(config)).toBe(true);
@@ -143,5 +168,29 @@ describe('SESSION_SECRET (THREATS.md 29)', () => {
     expect(isWeakSecret(STRONG)).toBeUndefined();
     expect(isWeakSecret('0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a')).toBeUndefined();
     expect(isWeakSecret('q8J-2nV_xR4tLm9Wc7Yp1Kd6Hs3Gf0Bz')).toBeUndefined();
+  });
+});
+
+describe('METRICS_TOKEN (THREATS.md 52)', () => {
+  it('is optional: unset, metrics are off', () => {
+    expect(problemsOf(PRODUCTION)).toEqual([]);
+    expect(loadConfig(PRODUCTION).metricsToken).toBeUndefined();
+  });
+
+  it.each([
+    ['short', 'metrics123', /at least 32/],
+    ['repeated', 'ab'.repeat(20), /repeated/],
+    ['placeholder', 'changeme-metrics-token-0123456789abcdef', /placeholder/],
+    ['low in entropy', 'mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmtttttttttttttttt', /entropy/],
+  ])('refuses a %s token', (_label, token, why) => {
+    const problems = problemsOf({ ...PRODUCTION, METRICS_TOKEN: token });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^METRICS_TOKEN is refused/);
+    expect(problems[0]).toMatch(why);
+  });
+
+  it('keeps a strong token', () => {
+    const token = 'Vb7Qe2Lk9Xw4Tz1Nc8Rm5Hy3Ja6Pd0Gs';
+    expect(loadConfig({ ...PRODUCTION, METRICS_TOKEN: token }).metricsToken).toBe(token);
   });
 });

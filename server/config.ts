@@ -1,5 +1,6 @@
 // Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
 // sees the whole list at once instead of fixing one variable per restart.
+import type { ColumnRef, TierDefinition } from './data-sources/tiers.js';
 import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
@@ -30,15 +31,25 @@ export interface Config {
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
   dataSourcesFile?: string;
+  /** The main source's access tiers when DATA_SOURCES_FILE gives none: set by demo mode, never from the environment. */
+  mainSourceTiers?: { tiers: TierDefinition[]; sensitiveColumns: ColumnRef[] };
   /** CA bundle for verify-full TLS to every database (DATABASE_CA_FILE or PGSSLROOTCERT). */
   databaseCaFile?: string;
   sessionSecret?: string;
+  /** Bearer token that /metrics requires; unset: /metrics answers 404. */
+  metricsToken?: string;
   oidc?: OidcConfig;
   oidcScopes: string;
   oidcGroupsClaim: string;
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
   session: { idleMinutes: number; maxHours: number };
+  /** API tokens and CSV links (#12): requests per token per minute, across tasks. */
+  tokens: { rateLimitPerMinute: number };
+  /** Background runs (#12): their own time limit, how long results are kept, how many one user may have going. */
+  background: { timeoutMs: number; resultRetentionMinutes: number; perUserRuns: number };
+  /** Requests per minute one client address may make to /auth/* (THREATS.md 52). */
+  authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
   /** SCHEDULER_ENABLED=false: this task runs no scheduled or queued jobs (e.g. a web-only task). */
@@ -53,6 +64,8 @@ export interface Config {
     /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and over http). */
     webhookAllowedHosts: string[];
   };
+  /** The result store's caps, in compressed bytes (server/results/store.ts). */
+  results: { maxEntryBytes: number; maxTotalBytes: number };
   logLevel: string;
 }
 
@@ -249,6 +262,13 @@ export function loadConfig(env: Env = process.env): Config {
     r.problems.push('SESSION_SECRET is required (at least 32 characters of real entropy, e.g. `openssl rand -base64 48`)');
   }
 
+  // Optional; when set it guards /metrics, so it is held to the same bar as SESSION_SECRET.
+  const metricsToken = r.string('METRICS_TOKEN');
+  if (metricsToken !== undefined) {
+    const weakness = isWeakSecret(metricsToken);
+    if (weakness) r.problems.push(`METRICS_TOKEN is refused: ${weakness}`);
+  }
+
   const oidcScopes = r.string('OIDC_SCOPES') ?? 'openid email profile';
   if (!oidcScopes.split(/\s+/).includes('openid')) r.problems.push('OIDC_SCOPES must include "openid"');
   const oidcGroupsClaim = r.string('OIDC_GROUPS_CLAIM') ?? 'groups';
@@ -271,6 +291,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
     databaseCaFile,
     sessionSecret,
+    metricsToken,
     oidc,
     oidcScopes,
     oidcGroupsClaim,
@@ -289,10 +310,21 @@ export function loadConfig(env: Env = process.env): Config {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
       maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
     },
+    tokens: { rateLimitPerMinute: r.integer('TOKEN_RATE_LIMIT_PER_MINUTE', 120, 1, 100_000) },
+    background: {
+      timeoutMs: r.integer('BACKGROUND_QUERY_TIMEOUT_MS', 30 * 60_000, 1_000, 24 * 3_600_000),
+      resultRetentionMinutes: r.integer('RESULT_RETENTION_MINUTES', 60, 1, 30 * 24 * 60),
+      perUserRuns: r.integer('BACKGROUND_RUNS_PER_USER', 3, 1, 100),
+    },
+    authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
     scheduler: { enabled: r.boolean('SCHEDULER_ENABLED', true) },
     alerts: readAlerts(r),
+    results: {
+      maxEntryBytes: r.integer('RESULT_STORE_MAX_ENTRY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxTotalBytes: r.integer('RESULT_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

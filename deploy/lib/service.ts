@@ -290,6 +290,9 @@ export class PortholeService extends Construct {
       securityGroup: albSecurityGroup,
       dropInvalidHeaderFields: true,
       deletionProtection: true,
+      // Longer than an interactive run may take (QUERY_TIMEOUT_MS, 30 s by default), so its answer is never
+      // cut off; anything longer runs in the background, which holds no connection open (README).
+      idleTimeout: Duration.seconds(60),
     });
     this.loadBalancer.logAccessLogs(this.accessLogBucket, 'load-balancer');
     const https = this.loadBalancer.addListener('Https', {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.js';
 import { INTERFACE_ENDPOINTS } from '../lib/network.js';
 import {
   acknowledgements,
@@ -295,6 +296,8 @@ describe('load balancer', () => {
       'deletion_protection.enabled': 'true',
     });
     expect(props(alb).Scheme).toBe('internet-facing');
+    // Interactive runs end (or time out) before the load balancer would drop their idle connection.
+    expect(Number(attributes['idle_timeout.timeout_seconds']) * 1000).toBeGreaterThan(loadConfig({}).engine.queryTimeoutMs);
   });
 
   it('sits behind a WAF that does not block SQL in request bodies', () => {

@@ -6,6 +6,9 @@ import * as engine from './2026-11-23T1800_engine.js';
 import * as queries from './2026-11-23T1900_queries.js';
 import * as auditReview from './2026-11-23T2000_audit_review.js';
 import * as queriesSearchWords from './2026-11-23T2100_queries_search_words.js';
+import * as apiTokens from './2026-11-30T1237_api_tokens.js';
+import * as resultStore from './2026-11-30T1247_result_store.js';
+import * as backgroundRuns from './2026-11-30T1253_background_runs.js';
 import * as checks from './2026-11-30T1347_checks.js';
 
 export const migrations: Record<string, Migration> = {
@@ -14,5 +17,8 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T1900_queries': queries,
   '2026-11-23T2000_audit_review': auditReview,
   '2026-11-23T2100_queries_search_words': queriesSearchWords,
+  '2026-11-30T1237_api_tokens': apiTokens,
+  '2026-11-30T1247_result_store': resultStore,
+  '2026-11-30T1253_background_runs': backgroundRuns,
   '2026-11-30T1347_checks': checks,
 };

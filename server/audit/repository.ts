@@ -78,6 +78,8 @@ export interface AuditFilter {
   to?: Date;
   /** Text that must appear in the SQL (case-insensitive). */
   sqlContains?: string;
+  /** Runs under this access tier (issue #13; recorded in the event's details). */
+  tier?: string;
   /** Keyset cursor: only events older than this seq. */
   beforeSeq?: string;
 }
@@ -96,6 +98,7 @@ export function filteredEvents(db: Kysely<Database>, filter: AuditFilter) {
   if (filter.queryVersion !== undefined) query = query.where('query_version', '=', filter.queryVersion);
   if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
   if (filter.sqlContains) query = query.where('sql', 'ilike', `%${escapeLike(filter.sqlContains)}%`);
+  if (filter.tier !== undefined) query = query.where(sql<string>`details->>'tier'`, '=', filter.tier);
   if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
   // occurred_at strictly increases with seq (the chain trigger sees to it), so the first event at or after
   // `from` and the last before `to`, found through the occurred_at index, bound seq exactly and the
@@ -140,6 +143,8 @@ export async function listEvents(db: Kysely<Database>, filter: AuditFilter, limi
     .select([
       ...LIST_COLUMNS,
       options.fullSql ? sql<string | null>`sql`.as('sql_preview') : sql<string | null>`left(sql, 300)`.as('sql_preview'),
+      sql<string | null>`details->>'tier'`.as('tier'),
+      sql<boolean>`coalesce((details->>'sensitive')::boolean, false)`.as('sensitive'),
     ])
     .limit(limit)
     .execute();

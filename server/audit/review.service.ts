@@ -33,6 +33,10 @@ export interface AuditListItem {
   durationMs: number | null;
   errorCode: string | null;
   sqlPreview: string | null;
+  /** The access tier a run used (issue #13); null for other events. */
+  tier: string | null;
+  /** A CSV download under a tier that reads sensitive columns. */
+  sensitive: boolean;
 }
 
 type ListRow = Awaited<ReturnType<typeof listEvents>>[number];
@@ -51,10 +55,17 @@ function toItem(row: ListRow): AuditListItem {
     durationMs: row.duration_ms,
     errorCode: row.error_code,
     sqlPreview: row.sql_preview,
+    tier: row.tier,
+    sensitive: row.sensitive,
   };
 }
 
+function tierOf(details: Record<string, unknown>): { tier: string | null; sensitive: boolean } {
+  return { tier: typeof details.tier === 'string' ? details.tier : null, sensitive: details.sensitive === true };
+}
+
 const CSV_HEADER = [...LIST_COLUMNS, 'sql'];
+const FORMULA_SAFE = { neutraliseFormulas: true } as const;
 
 export class AuditReviewService {
   constructor(private readonly deps: { db: Kysely<Database>; audit: AuditLog }) {}
@@ -97,7 +108,7 @@ export class AuditReviewService {
     if (!row) throw new AppError(404, 'not_found', `There is no audit event ${seq}.`);
     await this.deps.audit.record({ action: 'audit.read', actor: user, outcome: 'ok', clientIp, details: { seq } });
     return {
-      ...toItem({ ...row, sql_preview: null }),
+      ...toItem({ ...row, sql_preview: null, ...tierOf(JSON.parse(row.details) as Record<string, unknown>) }),
       sql: row.sql,
       params: row.params === null ? null : (JSON.parse(row.params) as unknown),
       details: JSON.parse(row.details) as unknown,
@@ -119,11 +130,13 @@ export class AuditReviewService {
     });
     const db = this.deps.db;
     async function* lines() {
-      yield csvLine(CSV_HEADER);
+      // Formulas are neutralised: actors control SQL, emails and error codes, and an admin opens this in
+      // a spreadsheet (THREATS.md 51). Results CSV (engine) stays byte-faithful instead.
+      yield csvLine(CSV_HEADER, FORMULA_SAFE);
       let beforeSeq = filter.beforeSeq;
       for (;;) {
         const rows = await listEvents(db, { ...filter, beforeSeq }, CSV_BATCH, { fullSql: true });
-        yield rows.map((row) => csvLine([...LIST_COLUMNS.map((column) => row[column]), row.sql_preview])).join('');
+        yield rows.map((row) => csvLine([...LIST_COLUMNS.map((column) => row[column]), row.sql_preview], FORMULA_SAFE)).join('');
         if (rows.length < CSV_BATCH) return;
         beforeSeq = rows.at(-1)!.seq;
       }

@@ -21,6 +21,8 @@ const FilterQuery = Type.Object({
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /** Runs under this access tier. */
+  tier: Type.Optional(Type.String({ minLength: 1, maxLength: 31 })),
   cursor: Type.Optional(Digits),
 });
 type FilterQuery = Static<typeof FilterQuery>;
@@ -35,6 +37,7 @@ function toFilter(query: FilterQuery): AuditFilter {
     from: query.from ? new Date(query.from) : undefined,
     to: query.to ? new Date(query.to) : undefined,
     sqlContains: query.q,
+    tier: query.tier,
     beforeSeq: query.cursor,
   };
 }
@@ -53,6 +56,8 @@ const ListItem = Type.Object({
   durationMs: Nullable(Type.Integer()),
   errorCode: Nullable(Type.String()),
   sqlPreview: Nullable(Type.String()),
+  tier: Nullable(Type.String()),
+  sensitive: Type.Boolean(),
 });
 
 export async function auditRoutes(app: FastifyInstance, opts: { review: AuditReviewService }) {
@@ -152,7 +157,12 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
     async (request) => {
       const { id } = request.params as { id: string };
       const user = currentUser(request);
-      return queryRunHistory(app.toolsDb, () => app.queries.get(user, id), id, (request.query as { cursor?: string }).cursor);
+      return queryRunHistory(
+        app.toolsDb,
+        () => app.queries.get(user, id, request.ip),
+        id,
+        (request.query as { cursor?: string }).cursor,
+      );
     },
   );
 

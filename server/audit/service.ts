@@ -1,6 +1,8 @@
 // The audit log: record() for every feature, verify() to prove the chain intact (DESIGN.md "Audit log").
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
+import { auditActor, type AuditActor } from '../auth/principal.js';
+import type { SessionUser } from '../auth/guards.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import {
   insertAuditEvent,
@@ -24,6 +26,8 @@ export type AuditAction =
   | 'run.failed'
   | 'run.cancelled'
   | 'run.csv_downloaded'
+  | 'run.cache_hit'
+  | 'run.result_read'
   | 'query.created'
   | 'query.updated'
   | 'query.archived'
@@ -31,6 +35,7 @@ export type AuditAction =
   | 'query.forked'
   | 'query.visibility_changed'
   | 'query.purged'
+  | 'query.access_denied'
   | 'audit.read'
   | 'audit.exported'
   | 'check.created'
@@ -39,13 +44,19 @@ export type AuditAction =
   | 'check.run'
   | 'destination.created'
   | 'destination.updated'
-  | 'destination.deleted';
+  | 'destination.deleted'
+  | 'token.created'
+  | 'token.revoked'
+  | 'token.used'
+  | 'run.queued'
+  | 'run.result_read';
 
 export type AuditOutcome = 'ok' | 'error' | 'denied' | 'cancelled';
 
 export interface AuditEvent {
   action: AuditAction;
-  actor?: { id: string; email: string | null } | null;
+  /** The user, or the principal (a token's id and name are then recorded beside the user, in details.token). */
+  actor?: AuditActor | SessionUser | null;
   dataSource?: string;
   queryId?: string;
   queryVersion?: number;
@@ -83,6 +94,8 @@ export class AuditLog {
 
   /** Appends one event in its own short transaction and returns its seq. */
   record(event: AuditEvent): Promise<string> {
+    const actor = event.actor ? auditActor(event.actor) : undefined;
+    const details = actor?.token ? { ...event.details, token: actor.token } : (event.details ?? {});
     return insertAuditEvent(this.db, {
       action: event.action,
       actor_user_id: event.actor?.id ?? null,
@@ -97,7 +110,7 @@ export class AuditLog {
       params: event.params === undefined ? null : JSON.stringify(event.params),
       error_code: event.errorCode ?? null,
       client_ip: event.clientIp ?? null,
-      details: JSON.stringify(event.details ?? {}),
+      details: JSON.stringify(details),
     });
   }
 

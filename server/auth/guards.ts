@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Role } from '../config.js';
 import { AppError } from '../lib/errors.js';
+import type { Principal } from './principal.js';
 
 export interface SessionUser {
   id: string;
@@ -14,8 +15,8 @@ export interface SessionUser {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The signed-in user, or undefined without a valid session. */
-    user?: SessionUser;
+    /** Who the request acts for (a session or an API token; auth/principal.ts), or undefined. */
+    user?: Principal;
   }
   interface FastifyContextConfig {
     /** Marks a route as reachable without a session; only routes on the reviewed allow-list may set it. */
@@ -30,7 +31,7 @@ export function hasRole(user: SessionUser, role: Role): boolean {
 }
 
 /** The signed-in user, or a 401 (for services called from routes that already ran requireRole). */
-export function currentUser(request: FastifyRequest): SessionUser {
+export function currentUser(request: FastifyRequest): Principal {
   if (!request.user) throw new AppError(401, 'unauthenticated', 'Sign in to continue.');
   return request.user;
 }

@@ -123,4 +123,60 @@ describe('DATA_SOURCES_FILE', () => {
       await registry.close();
     }
   });
+
+  it('reads access tiers and sensitive columns, and names every mistake in them', () => {
+    const [main] = readDataSourcesFile(
+      file({
+        sources: [
+          {
+            id: 'main',
+            sensitiveColumns: ['public.users.email', 'notifications.to'],
+            tiers: [{ name: 'standard' }, { name: 'pii', urlEnv: 'PII_URL', groups: ['support'], readsSensitive: true }],
+          },
+        ],
+      }),
+      { PII_URL: 'postgres://pii@db/app' },
+    );
+    expect(main!.tiers).toEqual([
+      { name: 'standard', url: undefined, groups: [], readsSensitive: false },
+      { name: 'pii', url: 'postgres://pii@db/app', groups: ['support'], readsSensitive: true },
+    ]);
+    expect(main!.sensitiveColumns).toEqual([
+      { schema: 'public', table: 'users', column: 'email' },
+      { schema: 'public', table: 'notifications', column: 'to' },
+    ]);
+
+    expect(
+      problems(() =>
+        readDataSourcesFile(
+          file({
+            sources: [
+              {
+                id: 'main',
+                sensitiveColumns: ['email'],
+                tiers: [
+                  { name: 'standard', groups: ['everyone'] },
+                  { name: 'pii', groups: ['support'] },
+                  { name: 'PII', url: 'http://x', readsSensitive: 'yes', role: 'x' },
+                  { name: 'standard', urlEnv: 'UNSET_URL', groups: ['a'] },
+                ],
+              },
+            ],
+          }),
+          {},
+        ),
+      ),
+    ).toEqual([
+      'data source "main" tier #1: the first tier is everyone\'s (everyone allowed on the source uses it), so it names no groups',
+      'data source "main" tier #2 needs "url" or "urlEnv" (only the first tier may use the source\'s URL)',
+      'data source "main" tier #3 has an unknown key "role"',
+      'data source "main" tier #3 needs a "name" of lower-case letters, digits, _ or - (got "PII")',
+      'data source "main" tier #3: the URL must be postgres://…',
+      'data source "main" tier #3: a tier above the first must name the groups that may use it',
+      'data source "main" tier #3: "readsSensitive" must be true or false',
+      'data source "main": tier "standard" is listed twice',
+      'data source "main" tier #4: the environment variable UNSET_URL (its "urlEnv") is not set',
+      'data source "main": sensitive column "email" is not schema.table.column or table.column',
+    ]);
+  });
 });

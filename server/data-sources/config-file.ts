@@ -5,8 +5,14 @@
 //         "timeoutMs": 60000, "maxRows": 50000, "groups": ["analysts"], "maxConnections": 5 },
 //       { "id": "main", "groups": ["engineering"] } ] }
 // An entry with id "main" and no URL adjusts the main source (from MAIN_DATABASE_URL).
+// Access tiers (tiers.ts): "tiers" lists reader roles lowest first; the first may leave out its URL and
+// use the source's own; "sensitiveColumns" lists what the tiers without "readsSensitive" must not read.
+//   { "id": "main", "sensitiveColumns": ["public.users.email"],
+//     "tiers": [ { "name": "standard" },
+//                { "name": "pii", "urlEnv": "MAIN_PII_DATABASE_URL", "groups": ["support"], "readsSensitive": true } ] }
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
+import { readSensitiveColumns, readTiers, readUrlKeys, type ColumnRef, type TierDefinition } from './tiers.js';
 
 export interface DataSourceSettings {
   /** Per-run statement timeout; defaults to QUERY_TIMEOUT_MS. */
@@ -17,6 +23,10 @@ export interface DataSourceSettings {
   groups?: string[];
   /** Pool size: the most runs executing at once on this source from one Porthole task. */
   maxConnections?: number;
+  /** Reader roles lowest first (tiers.ts); unset = one tier, "standard", on the source's URL. */
+  tiers?: TierDefinition[];
+  /** Columns the tiers without readsSensitive must not be able to read (checked at start-up). */
+  sensitiveColumns?: ColumnRef[];
 }
 
 export interface DataSourceDefinition extends DataSourceSettings {
@@ -26,7 +36,18 @@ export interface DataSourceDefinition extends DataSourceSettings {
 }
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const KEYS = new Set(['id', 'name', 'url', 'urlEnv', 'timeoutMs', 'maxRows', 'groups', 'maxConnections']);
+const KEYS = new Set([
+  'id',
+  'name',
+  'url',
+  'urlEnv',
+  'timeoutMs',
+  'maxRows',
+  'groups',
+  'maxConnections',
+  'tiers',
+  'sensitiveColumns',
+]);
 
 type Env = Record<string, string | undefined>;
 
@@ -42,21 +63,8 @@ function readEntry(entry: unknown, index: number, env: Env, problems: string[]):
   const label = ID.test(id) ? `data source "${id}"` : where;
   for (const key of Object.keys(e)) if (!KEYS.has(key)) problems.push(`${label} has an unknown key "${key}"`);
 
-  let url: string | undefined;
-  if (e.url !== undefined && e.urlEnv !== undefined) problems.push(`${label}: give "url" or "urlEnv", not both`);
-  if (typeof e.url === 'string') url = e.url;
-  else if (e.url !== undefined) problems.push(`${label}: "url" must be a string`);
-  if (typeof e.urlEnv === 'string') {
-    url = env[e.urlEnv]?.trim() || undefined;
-    if (!url) problems.push(`${label}: the environment variable ${e.urlEnv} (its "urlEnv") is not set`);
-  } else if (e.urlEnv !== undefined) problems.push(`${label}: "urlEnv" must be the name of an environment variable`);
-  if (url !== undefined) {
-    try {
-      if (!['postgres:', 'postgresql:'].includes(new URL(url).protocol)) problems.push(`${label}: the URL must be postgres://…`);
-    } catch {
-      problems.push(`${label}: the URL is not valid`);
-    }
-  } else if (id !== 'main' && e.urlEnv === undefined) problems.push(`${label} needs "url" or "urlEnv"`);
+  const url = readUrlKeys(e, label, env, problems);
+  if (url === undefined && id !== 'main' && e.urlEnv === undefined) problems.push(`${label} needs "url" or "urlEnv"`);
 
   const integer = (key: string, min: number, max: number): number | undefined => {
     const value = e[key];
@@ -82,6 +90,8 @@ function readEntry(entry: unknown, index: number, env: Env, problems: string[]):
     maxRows: integer('maxRows', 1, 1_000_000),
     maxConnections: integer('maxConnections', 1, 100),
     groups: Array.isArray(groups) ? (groups as string[]).map((g) => g.trim()) : undefined,
+    tiers: readTiers(label, e.tiers, env, problems),
+    sensitiveColumns: readSensitiveColumns(label, e.sensitiveColumns, problems),
   };
 }
 

@@ -1,14 +1,23 @@
 // The main databases Porthole reads: `main` from MAIN_DATABASE_URL plus any listed in DATA_SOURCES_FILE,
-// one bounded pool each. The engine (server/engine) is the only code that runs user SQL on these pools.
+// one bounded pool per access tier (tiers.ts). The engine (server/engine) is the only code that runs user
+// SQL on these pools.
 import pg from 'pg';
 import { withDatabaseTls } from '../db/tls.js';
 import { ConfigError, type Config } from '../config.js';
-import { readDataSourcesFile, type DataSourceSettings } from './config-file.js';
+import { readDataSourcesFile, type DataSourceDefinition, type DataSourceSettings } from './config-file.js';
+import { DEFAULT_TIER, type ColumnRef, type Tier, type TierDefinition } from './tiers.js';
+
+export type SourceTier = Tier<pg.Pool>;
 
 export interface DataSource {
   id: string;
   name: string;
+  /** The first (lowest) tier's pool: schema reading and health checks use it. */
   pool: pg.Pool;
+  /** Reader roles lowest first; always at least one. */
+  tiers: SourceTier[];
+  /** Columns the tiers without readsSensitive must not read (the self-check warns when they can). */
+  sensitiveColumns: ColumnRef[];
   /** Timeouts, caps and the groups allowed; unset fields fall back to the engine's defaults. */
   settings?: DataSourceSettings;
 }
@@ -24,8 +33,9 @@ function settingsOf(definition: DataSourceSettings | undefined): DataSourceSetti
 export class DataSourceRegistry {
   private readonly sources = new Map<string, DataSource>();
 
-  constructor(sources: DataSource[]) {
-    for (const source of sources) this.sources.set(source.id, source);
+  /** Sources given without tiers (tests, tools) get one tier on their pool. */
+  constructor(sources: Array<DataSource | Pick<DataSource, 'id' | 'name' | 'pool' | 'settings'>>) {
+    for (const source of sources) this.sources.set(source.id, 'tiers' in source ? source : singleTierSource(source));
   }
 
   list(): DataSource[] {
@@ -36,8 +46,18 @@ export class DataSourceRegistry {
     return this.sources.get(id);
   }
 
+  /** Every pool by name: `source:<id>` for a source's first tier, `source:<id>:<tier>` for the others. */
+  pools(): Array<[string, pg.Pool]> {
+    return this.list().flatMap((source) =>
+      source.tiers.map(
+        (tier, index) =>
+          [index === 0 ? `source:${source.id}` : `source:${source.id}:${tier.name}`, tier.pool] as [string, pg.Pool],
+      ),
+    );
+  }
+
   async close(): Promise<void> {
-    await Promise.all(this.list().map((source) => source.pool.end()));
+    await Promise.all(this.list().flatMap((source) => source.tiers.map((tier) => tier.pool.end())));
   }
 }
 
@@ -54,6 +74,28 @@ export function createSourcePool(url: string, max: number, caFile?: string): pg.
   return pool;
 }
 
+/** One pool per tier; the first tier without a URL of its own uses the source's. */
+function buildSource(
+  id: string,
+  name: string,
+  url: string,
+  definition: Pick<DataSourceDefinition, 'tiers' | 'sensitiveColumns' | 'maxConnections'> | undefined,
+  settings: DataSourceSettings | undefined,
+  caFile: string | undefined,
+): DataSource {
+  const max = definition?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const definitions: TierDefinition[] = definition?.tiers?.length
+    ? definition.tiers
+    : [{ name: DEFAULT_TIER, groups: [], readsSensitive: false }];
+  const tiers = definitions.map((tier, index) => ({
+    name: tier.name,
+    groups: tier.groups,
+    readsSensitive: tier.readsSensitive,
+    pool: createSourcePool(tier.url ?? (index === 0 ? url : ''), max, caFile),
+  }));
+  return { id, name, pool: tiers[0]!.pool, tiers, sensitiveColumns: definition?.sensitiveColumns ?? [], settings };
+}
+
 /** Builds the registry from the config (and DATA_SOURCES_FILE); throws ConfigError on a bad file. */
 export function createDataSourceRegistry(
   config: Config,
@@ -67,21 +109,32 @@ export function createDataSourceRegistry(
   }
   const mainUrl = config.mainDatabaseUrl ?? mainEntry?.url;
   if (mainUrl) {
-    sources.push({
-      id: 'main',
-      name: mainEntry && mainEntry.name !== 'main' ? mainEntry.name : 'Main database',
-      pool: createSourcePool(mainUrl, mainEntry?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, config.databaseCaFile),
-      settings: settingsOf(mainEntry),
-    });
+    const tiered = mainEntry?.tiers ? mainEntry : { ...mainEntry, ...config.mainSourceTiers };
+    sources.push(
+      buildSource(
+        'main',
+        mainEntry && mainEntry.name !== 'main' ? mainEntry.name : 'Main database',
+        mainUrl,
+        tiered,
+        settingsOf(mainEntry),
+        config.databaseCaFile,
+      ),
+    );
   }
   for (const definition of listed) {
     if (definition.id === 'main' || !definition.url) continue;
-    sources.push({
-      id: definition.id,
-      name: definition.name,
-      pool: createSourcePool(definition.url, definition.maxConnections ?? DEFAULT_MAX_CONNECTIONS, config.databaseCaFile),
-      settings: settingsOf(definition),
-    });
+    sources.push(
+      buildSource(definition.id, definition.name, definition.url, definition, settingsOf(definition), config.databaseCaFile),
+    );
   }
   return new DataSourceRegistry(sources);
+}
+
+/** A source with one tier on an existing pool (tests and tools that build a registry by hand). */
+export function singleTierSource(source: Pick<DataSource, 'id' | 'name' | 'pool' | 'settings'>): DataSource {
+  return {
+    ...source,
+    tiers: [{ name: DEFAULT_TIER, groups: [], readsSensitive: false, pool: source.pool }],
+    sensitiveColumns: [],
+  };
 }

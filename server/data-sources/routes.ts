@@ -17,6 +17,9 @@ const DataSourceSchema = Type.Object({
   timeoutMs: Type.Integer(),
   maxRows: Type.Integer(),
   maxCsvRows: Type.Integer(),
+  /** The access tier your runs on this source use (issue #13), and every tier lowest first. */
+  tier: Type.String(),
+  tiers: Type.Array(Type.Object({ name: Type.String(), groups: Type.Array(Type.String()) })),
 });
 
 const SchemaSchema = Type.Object({
@@ -27,7 +30,17 @@ const SchemaSchema = Type.Object({
         Type.Object({
           name: Type.String(),
           kind: Type.String(),
-          columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String(), nullable: Type.Boolean() })),
+          columns: Type.Array(
+            Type.Object({
+              name: Type.String(),
+              type: Type.String(),
+              nullable: Type.Boolean(),
+              /** Your tier cannot read it; the lowest tier that can (null: none) and the groups that give it. */
+              restricted: Type.Optional(
+                Type.Object({ tier: Type.Union([Type.String(), Type.Null()]), groups: Type.Array(Type.String()) }),
+              ),
+            }),
+          ),
         }),
       ),
     }),

@@ -6,9 +6,17 @@ import type { Database } from '../../schema/database.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
 import type { Config } from '../config.js';
 import { AppError } from '../lib/errors.js';
-import type { DataSource, DataSourceRegistry } from './registry.js';
-import { readSourceSchema, type SourceSchema } from './schema-browser.js';
+import type { DataSource, DataSourceRegistry, SourceTier } from './registry.js';
+import { readSourceSchema, type SchemaColumn, type SchemaRelation, type SourceSchema } from './schema-browser.js';
 import { checkDataSourceRole, IDENTITY_SQL, type DatabaseIdentity, type SelfCheckResult } from './self-check.js';
+import { checkTierColumns } from './tier-check.js';
+import { chooseTier } from './tiers.js';
+
+/** The self-check of every tier of a source, together. */
+export interface SourceCheckResult extends SelfCheckResult {
+  /** Each tier's role, as PostgreSQL names it (current_user), lowest tier first. */
+  tierRoles: Array<{ tier: string; role: string }>;
+}
 
 export type SourceStatus = 'ok' | 'refused' | 'unreachable' | 'unchecked';
 
@@ -21,6 +29,8 @@ export interface DataSourceView {
   timeoutMs: number;
   maxRows: number;
   maxCsvRows: number;
+  tier: string;
+  tiers: Array<{ name: string; groups: string[] }>;
 }
 
 export interface SourceLimits {
@@ -29,19 +39,30 @@ export interface SourceLimits {
   maxCsvRows: number;
 }
 
+/** The schema as read, with the tiers that can read each column (`schema.relation\0column` -> tier names). */
+interface TieredSchema {
+  schema: Omit<SourceSchema, 'schemas'> & {
+    schemas: Array<{
+      name: string;
+      relations: Array<Omit<SchemaRelation, 'columns'> & { columns: Array<SchemaColumn & { readableBy: string[] }> }>;
+    }>;
+  };
+  columns: Map<string, string[]>;
+}
+
 const SCHEMA_TTL_MS = 10 * 60_000;
 /** A refresh asked for sooner than this after the last read is answered from the cache. */
 const SCHEMA_REFRESH_MIN_MS = 5_000;
 
 interface CheckState {
-  result?: SelfCheckResult;
+  result?: SourceCheckResult;
   unreachable?: string;
-  running?: Promise<SelfCheckResult>;
+  running?: Promise<SourceCheckResult>;
 }
 
 export class DataSourceService {
   private readonly checks = new Map<string, CheckState>();
-  private readonly schemas = new Map<string, { at: number; schema: Promise<SourceSchema> }>();
+  private readonly schemas = new Map<string, { at: number; schema: Promise<TieredSchema> }>();
   private toolsIdentity?: Promise<DatabaseIdentity>;
 
   constructor(
@@ -62,6 +83,32 @@ export class DataSourceService {
     const source = this.registry.get(id);
     if (!source || !this.canUse(user, source)) throw new AppError(404, 'not_found', `There is no data source "${id}".`);
     return source;
+  }
+
+  /**
+   * The tier a run of this user uses on the source: the highest their groups allow (tiers.ts). Chosen
+   * here, per run, from the groups stored at their last login; nothing in the SQL can change it.
+   */
+  tierFor(user: Pick<SessionUser, 'groups'>, source: DataSource): SourceTier {
+    return chooseTier(source, user.groups);
+  }
+
+  /**
+   * The columns of relations named `name` (in any schema; PostgreSQL's errors name relations without
+   * their schema) with the tiers that can read each, from the cached schema: for clear permission errors.
+   */
+  async relationColumns(
+    source: DataSource,
+    name: string,
+  ): Promise<Array<{ relation: string; column: string; readableBy: string[] }>> {
+    const schema = await this.cachedSchema(source, false).catch(() => undefined);
+    if (!schema) return [];
+    const found = [];
+    for (const [key, readableBy] of schema.columns) {
+      const [relation, column] = key.split('\u0000') as [string, string];
+      if (relation.slice(relation.indexOf('.') + 1) === name) found.push({ relation, column, readableBy });
+    }
+    return found;
   }
 
   limits(source: DataSource): SourceLimits {
@@ -92,12 +139,14 @@ export class DataSourceService {
           problems: state?.result?.problems ?? (state?.unreachable ? [state.unreachable] : []),
           warnings: state?.result?.warnings ?? [],
           ...this.limits(source),
+          tier: this.tierFor(user, source).name,
+          tiers: source.tiers.map((tier) => ({ name: tier.name, groups: tier.groups })),
         };
       });
   }
 
   /** Runs (once per source and task) the self-check; a source that could not be reached is retried later. */
-  verify(source: DataSource): Promise<SelfCheckResult> {
+  verify(source: DataSource): Promise<SourceCheckResult> {
     let state = this.checks.get(source.id);
     if (!state) this.checks.set(source.id, (state = {}));
     if (state.result) return Promise.resolve(state.result);
@@ -134,7 +183,7 @@ export class DataSourceService {
 
   /** Throws a 503 naming the problems when the source failed its self-check or cannot be reached. */
   async ensureUsable(source: DataSource): Promise<void> {
-    let result: SelfCheckResult;
+    let result: SourceCheckResult;
     try {
       result = await this.verify(source);
     } catch (error) {
@@ -158,9 +207,30 @@ export class DataSourceService {
     }
   }
 
+  /** The schema as the user's tier sees it: columns their tier cannot read say which groups can. */
   async schema(user: SessionUser, id: string, refresh: boolean): Promise<SourceSchema> {
     const source = this.find(user, id);
     await this.ensureUsable(source);
+    const tiered = await this.cachedSchema(source, refresh);
+    const mine = this.tierFor(user, source);
+    return {
+      ...tiered.schema,
+      schemas: tiered.schema.schemas.map((namespace) => ({
+        ...namespace,
+        relations: namespace.relations.map((relation) => ({
+          ...relation,
+          columns: relation.columns.map(({ readableBy, ...column }) => {
+            if (readableBy.includes(mine.name)) return column;
+            const needs = source.tiers.find((tier) => readableBy.includes(tier.name));
+            return { ...column, restricted: { tier: needs?.name ?? null, groups: needs?.groups ?? [] } };
+          }),
+        })),
+      })),
+    };
+  }
+
+  /** The catalog read once per source (as its first tier, asking about every tier's role), cached. */
+  private async cachedSchema(source: DataSource, refresh: boolean): Promise<TieredSchema> {
     const cached = this.schemas.get(source.id);
     const age = cached ? Date.now() - cached.at : Number.POSITIVE_INFINITY;
     if (cached && age < (refresh ? SCHEMA_REFRESH_MIN_MS : SCHEMA_TTL_MS)) return cached.schema;
@@ -170,11 +240,32 @@ export class DataSourceService {
     return entry.schema;
   }
 
-  private async readSchema(source: DataSource): Promise<SourceSchema> {
+  private async readSchema(source: DataSource): Promise<TieredSchema> {
+    const check = await this.verify(source);
     const client = await source.pool.connect();
     let failed: Error | undefined;
     try {
-      return await readSourceSchema(client, this.limits(source).timeoutMs);
+      const raw = await readSourceSchema(
+        client,
+        this.limits(source).timeoutMs,
+        check.tierRoles.map((t) => t.role),
+      );
+      const columns = new Map<string, string[]>();
+      const schema = {
+        ...raw,
+        schemas: raw.schemas.map((namespace) => ({
+          ...namespace,
+          relations: namespace.relations.map((relation) => ({
+            ...relation,
+            columns: relation.columns.map(({ readable, ...column }) => {
+              const readableBy = check.tierRoles.filter((_, i) => readable[i]).map((t) => t.tier);
+              columns.set(`${namespace.name}.${relation.name}\u0000${column.name}`, readableBy);
+              return { ...column, readableBy };
+            }),
+          })),
+        })),
+      };
+      return { schema, columns };
     } catch (error) {
       failed = error instanceof Error ? error : new Error(String(error));
       throw new AppError(502, 'data_source_error', `Reading the schema of "${source.id}" failed: ${failed.message}`);
@@ -183,18 +274,33 @@ export class DataSourceService {
     }
   }
 
-  private async runCheck(source: DataSource): Promise<SelfCheckResult> {
+  /** Checks every tier's role like the reader's, and what each can read of the sensitive columns. */
+  private async runCheck(source: DataSource): Promise<SourceCheckResult> {
     const tools = await this.readToolsIdentity();
-    const client = await source.pool.connect();
-    let failed: Error | undefined;
-    try {
-      return await checkDataSourceRole(client, tools);
-    } catch (error) {
-      failed = error instanceof Error ? error : new Error(String(error));
-      throw failed;
-    } finally {
-      client.release(failed);
+    const problems: string[] = [];
+    const warnings: string[] = [];
+    const tierRoles: SourceCheckResult['tierRoles'] = [];
+    const tiered = source.tiers.length > 1;
+    for (const tier of source.tiers) {
+      const client = await tier.pool.connect();
+      let failed: Error | undefined;
+      try {
+        const result = await checkDataSourceRole(client, tools);
+        const columns = await checkTierColumns(client, tier, result.role, source.sensitiveColumns);
+        const prefix = tiered ? `tier "${tier.name}": ` : '';
+        problems.push(...result.problems.map((p) => prefix + p));
+        warnings.push(...result.warnings.map((w) => prefix + w), ...columns.warnings);
+        const twin = tierRoles.find((t) => t.role === result.role);
+        if (twin) warnings.push(`tiers "${twin.tier}" and "${tier.name}" connect as the same role "${result.role}"`);
+        tierRoles.push({ tier: tier.name, role: result.role });
+      } catch (error) {
+        failed = error instanceof Error ? error : new Error(String(error));
+        throw failed;
+      } finally {
+        client.release(failed);
+      }
     }
+    return { role: tierRoles[0]!.role, problems, warnings, tierRoles };
   }
 
   private readToolsIdentity(): Promise<DatabaseIdentity> {

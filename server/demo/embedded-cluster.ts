@@ -13,6 +13,8 @@ export interface ClusterSecrets {
   ownerPassword: string;
   appPassword: string;
   readerPassword: string;
+  /** The demo main database's pii tier reader (issue #13). */
+  piiReaderPassword: string;
   sessionSecret: string;
   demoClientSecret: string;
 }
@@ -56,6 +58,7 @@ async function loadSecrets(dir: string): Promise<ClusterSecrets> {
     ownerPassword: stored.ownerPassword ?? newSecret(),
     appPassword: stored.appPassword ?? newSecret(),
     readerPassword: stored.readerPassword ?? newSecret(),
+    piiReaderPassword: stored.piiReaderPassword ?? newSecret(),
     sessionSecret: stored.sessionSecret ?? randomBytes(48).toString('base64url'),
     demoClientSecret: stored.demoClientSecret ?? newSecret(),
   };

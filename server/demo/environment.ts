@@ -1,7 +1,8 @@
 // Demo mode: the embedded PostgreSQL with Porthole's tools DB and a seeded demo main DB. Loaded only when
 // no TOOLS_DATABASE_URL is configured (never in production: config.ts refuses that combination).
-import { provisionDemoMainDatabase, provisionToolsDatabase } from '../../schema/provision.js';
+import { DEMO_SENSITIVE_COLUMNS, provisionDemoMainDatabase, provisionToolsDatabase } from '../../schema/provision.js';
 import type { Config } from '../config.js';
+import { parseColumnRef, type ColumnRef } from '../data-sources/tiers.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
 import { startDemoIdentityProvider } from './identity-provider.js';
 
@@ -9,6 +10,8 @@ export interface DemoEnvironment {
   toolsDatabaseUrl: string;
   toolsMigrationUrl: string;
   mainDatabaseUrl: string;
+  /** The demo main database's pii tier (members of `support`), beside the standard one above. */
+  mainPiiDatabaseUrl: string;
   sessionSecret: string;
   /** Set when the demo identity provider runs (no OIDC_* configured). */
   identityProvider?: { issuerUrl: string; clientId: string; clientSecret: string };
@@ -42,6 +45,11 @@ export async function startDemoEnvironment(
       readerPassword: cluster.secrets.readerPassword,
       notifications: config.demoNotifications,
       onProgress: log,
+      tiers: {
+        piiRole: 'porthole_reader_pii',
+        piiPassword: cluster.secrets.piiReaderPassword,
+        withheldColumns: DEMO_SENSITIVE_COLUMNS,
+      },
     });
     if (main.seeded) log('Demo data ready.');
     const provider =
@@ -65,6 +73,7 @@ export async function startDemoEnvironment(
       toolsDatabaseUrl: tools.appUrl,
       toolsMigrationUrl: tools.ownerUrl,
       mainDatabaseUrl: main.readerUrl,
+      mainPiiDatabaseUrl: main.piiReaderUrl!,
       sessionSecret: config.sessionSecret ?? cluster.secrets.sessionSecret,
       identityProvider: provider && {
         issuerUrl: provider.issuer,
@@ -84,7 +93,9 @@ export async function startDemoEnvironment(
 
 /**
  * The config with the demo's databases, secret and identity provider filled in. Unless role mapping was
- * configured, the demo provider's groups map to roles: porthole-admins -> admin, support -> viewer.
+ * configured, the demo provider's groups map to roles: porthole-admins -> admin, product -> viewer. The
+ * demo main database (when MAIN_DATABASE_URL does not replace it) has two tiers: standard, without the
+ * contact columns, and pii for the group `support`.
  */
 export function withDemoSettings(config: Config, demo: DemoEnvironment): Config {
   const idp = demo.identityProvider;
@@ -95,11 +106,23 @@ export function withDemoSettings(config: Config, demo: DemoEnvironment): Config 
     toolsDatabaseUrl: demo.toolsDatabaseUrl,
     toolsMigrationUrl: demo.toolsMigrationUrl,
     mainDatabaseUrl: config.mainDatabaseUrl ?? demo.mainDatabaseUrl,
+    mainSourceTiers: config.mainDatabaseUrl ? config.mainSourceTiers : demoMainTiers(demo.mainPiiDatabaseUrl),
     sessionSecret: demo.sessionSecret,
     oidc: idp ? Object.freeze({ ...idp, scopes: 'openid email profile groups', groupsClaim: 'groups' }) : config.oidc,
     roles:
       idp && !rolesConfigured
-        ? Object.freeze({ ...config.roles, adminGroups: ['porthole-admins'], viewerGroups: ['support'] })
+        ? Object.freeze({ ...config.roles, adminGroups: ['porthole-admins'], viewerGroups: ['product'] })
         : config.roles,
   });
+}
+
+/** The demo main database's tiers: standard for everyone, pii (the sensitive columns too) for `support`. */
+export function demoMainTiers(piiUrl: string): NonNullable<Config['mainSourceTiers']> {
+  return {
+    tiers: [
+      { name: 'standard', groups: [], readsSensitive: false },
+      { name: 'pii', url: piiUrl, groups: ['support'], readsSensitive: true },
+    ],
+    sensitiveColumns: DEMO_SENSITIVE_COLUMNS.map((c) => parseColumnRef(c) as ColumnRef),
+  };
 }

@@ -15,27 +15,30 @@ export interface DemoUser {
   description: string;
 }
 
-/** Groups the demo maps to roles (see withDemoSettings): porthole-admins -> admin, support -> viewer. */
+/**
+ * Groups the demo maps to roles (see withDemoSettings): porthole-admins -> admin, product -> viewer.
+ * `support` reads the demo's sensitive columns (the pii tier, issue #13): Ada has it, Eddie and Vera do not.
+ */
 export const DEMO_USERS: DemoUser[] = [
   {
     id: 'ada',
     name: 'Ada Admin',
     email: 'ada@porthole.demo',
-    groups: ['porthole-admins', 'engineering'],
-    description: 'Admin: reviews the audit log and running queries',
+    groups: ['porthole-admins', 'engineering', 'support'],
+    description: 'Admin, in support: reviews the audit log, reads contact details (pii tier)',
   },
   {
     id: 'eddie',
     name: 'Eddie Editor',
     email: 'eddie@porthole.demo',
     groups: ['engineering'],
-    description: 'Editor: writes, runs and saves SQL',
+    description: 'Editor: writes, runs and saves SQL; contact details are restricted',
   },
   {
     id: 'vera',
     name: 'Vera Viewer',
     email: 'vera@porthole.demo',
-    groups: ['support'],
+    groups: ['product'],
     description: 'Viewer: runs shared queries, no free SQL',
   },
 ];

@@ -157,6 +157,25 @@ describe('statement guard', () => {
     expect((await check('select s.now, (s).random from (select 1 as now, 2 as random) s')).kind).toBe('select');
   });
 
+  it('refuses every way of changing the role in SQL; the tier is chosen by Porthole (issue #13)', async () => {
+    const cases: Record<string, RegExp> = {
+      'set role porthole_reader_pii': /^SET is not allowed: session settings cannot be changed/,
+      'reset role': /is not allowed: session settings cannot be changed/,
+      'set session authorization postgres': /^SET is not allowed/,
+      'set local role none': /^SET is not allowed/,
+      "select set_config('role', 'porthole_reader_pii', true)":
+        /^set_config\(\) is not available in Porthole: it changes session settings/,
+      "select pg_catalog.set_config('ROLE'::text, 'x', false)": /changes session settings/,
+      "select * from (select set_config('ro' || 'le', 'x', true)) s": /changes session settings/,
+      "with r as (select 'role' as n) select set_config(n, 'x', true) from r": /changes session settings/,
+    };
+    for (const [sql, message] of Object.entries(cases)) {
+      const error = await refusal(sql);
+      expect(error.code, sql).toBe('statement_not_allowed');
+      expect(error.message, sql).toMatch(message);
+    }
+  });
+
   it('reports syntax errors with line and column (THREATS 22)', async () => {
     const error = await refusal('select 1\nfrom where x');
     expect(error.code).toBe('syntax_error');

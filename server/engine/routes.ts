@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
+import { BackgroundStarted } from '../background/schemas.js';
 import { AppError } from '../lib/errors.js';
 import { capText } from './error-text.js';
 import { ROW_STREAM_TYPE, streamRows, wantsRowStream } from './row-stream.js';
@@ -24,6 +25,12 @@ const RunBody = Type.Object(
     ),
     params: Type.Optional(RunParams),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
+    background: Type.Optional(
+      Type.Boolean({
+        description:
+          'Run in the background: answers 202 {id, status} at once; poll GET /api/runs/:id, fetch GET /api/runs/:id/result',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -44,6 +51,8 @@ const RunResult = Type.Object({
   truncated: Type.Boolean(),
   truncatedBy: Type.Optional(Type.String()),
   durationMs: Type.Integer(),
+  /** The access tier the run connected as (issue #13). */
+  tier: Type.String(),
 });
 
 const ActiveRunSchema = Type.Object({
@@ -69,7 +78,7 @@ async function targetOf(runs: RunService, request: FastifyRequest, body: RunBody
     if (body.sql !== undefined || body.dataSource !== undefined) {
       throw new AppError(400, 'invalid_request', 'Send either queryId (a saved query) or dataSource and sql, not both.');
     }
-    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion);
+    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion, request.ip);
   }
   if (body.queryVersion !== undefined) throw new AppError(400, 'invalid_request', 'queryVersion goes with queryId.');
   if (body.sql === undefined || body.dataSource === undefined) {
@@ -97,7 +106,7 @@ async function checkedTarget(runs: RunService, request: FastifyRequest, reply: F
 }
 
 /** Cancels the run when the client disconnects before the response is complete. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
+export function disconnectSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
@@ -135,11 +144,19 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     {
       preHandler: requireRole('viewer'),
       attachValidation: true,
-      schema: { summary: 'Run a query and return its rows as JSON', body: RunBody, response: { 200: RunResult, ...errors } },
+      schema: {
+        summary: 'Run a query and return its rows as JSON (or start it in the background)',
+        body: RunBody,
+        response: { 200: RunResult, 202: BackgroundStarted, ...errors },
+      },
     },
     async (request, reply) => {
       const target = await checkedTarget(runs, request, reply, 'json');
       const body = request.body as RunBody;
+      if (body.background) {
+        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip);
+        return reply.code(202).header('location', `/api/runs/${started.id}`).send(started);
+      }
       if (wantsRowStream(request.headers.accept)) {
         const stream = await streamRows(
           (sink) => runs.runJsonStreaming(context(request, reply), target, body.params ?? {}, sink, body.runId),
@@ -154,6 +171,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
         truncated: run.truncated,
         ...(run.truncatedBy ? { truncatedBy: run.truncatedBy } : {}),
         durationMs: run.durationMs,
+        tier: run.tier,
       });
       // The rows are serialised once, by the executor; this only frames them.
       return reply
@@ -178,14 +196,48 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     async (request, reply) => {
       const target = await checkedTarget(runs, request, reply, 'csv');
       const body = request.body as RunBody;
+      if (body.background) {
+        throw new AppError(
+          400,
+          'invalid_request',
+          'Start background runs with POST /api/runs; fetch their CSV from /api/runs/:id/result.',
+        );
+      }
       const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
-      return reply
-        .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="${run.filename}"`)
-        .header('x-porthole-run-id', run.id)
-        .type('text/csv; charset=utf-8')
-        .send(run.stream);
+      return (
+        reply
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `attachment; filename="${run.filename}"`)
+          .header('x-porthole-run-id', run.id)
+          // Marks a download made under a tier that reads sensitive columns (the filename says it too).
+          .header('x-porthole-tier', run.tier)
+          .header('x-porthole-sensitive', run.sensitive ? 'true' : 'false')
+          .type('text/csv; charset=utf-8')
+          .send(run.stream)
+      );
     },
+  );
+
+  app.get(
+    '/api/queries/:id/tier',
+    {
+      preHandler: requireRole('viewer'),
+      schema: {
+        summary: 'The access tier a saved query needs (the lowest whose role may read what it reads) and yours',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: Type.Object({
+            needed: Type.Union([
+              Type.Object({ tier: Type.Union([Type.String(), Type.Null()]), groups: Type.Array(Type.String()) }),
+              Type.Null(),
+            ]),
+            yours: Type.String(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => runs.tierNeeded(currentUser(request), (request.params as { id: string }).id),
   );
 
   app.post(

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { AuditEvent } from '../audit/service.js';
 import type { SessionUser } from '../auth/guards.js';
-import type { DataSource } from '../data-sources/registry.js';
+import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { ExecutionLimits } from './executor.js';
 import type { StatementKind } from './guard.js';
 import type { PreparedStatement } from './statement.js';
@@ -27,6 +27,12 @@ export interface RunContext {
   clientIp?: string;
   /** Aborted when the client goes away: the run is cancelled. */
   signal?: AbortSignal;
+  /** A time limit other than the source's (background runs: BACKGROUND_QUERY_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Called once every check has passed and the run waits for its turn (background runs answer 202 here). */
+  onPlanned?: () => void;
+  /** Called once run.started is recorded and the query is about to reach the database. */
+  onStarted?: () => void;
 }
 
 export interface RunOptions {
@@ -57,12 +63,17 @@ export interface JsonRun {
   truncated: boolean;
   truncatedBy?: string;
   durationMs: number;
+  /** The access tier it ran under. */
+  tier: string;
 }
 
 export interface CsvRun {
   id: string;
   stream: Readable;
   filename: string;
+  tier: string;
+  /** Ran under a tier that reads sensitive columns: the download is marked as such. */
+  sensitive: boolean;
 }
 
 /** Everything decided before a run starts. */
@@ -70,6 +81,11 @@ export interface Plan {
   id: string;
   format: 'json' | 'csv';
   source: DataSource;
+  /**
+   * The access tier the run connects as (issue #13), chosen from the user's groups. Anything keyed on
+   * what a run may read (a result cache) includes `tier.name`.
+   */
+  tier: SourceTier;
   prepared: PreparedStatement;
   limits: ExecutionLimits;
   timeoutMs: number;

@@ -10,7 +10,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
-import type { DataSource } from '../data-sources/registry.js';
+import { auditActor, requireScope } from '../auth/principal.js';
+import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
 import { AppError } from '../lib/errors.js';
 import {
@@ -29,6 +30,8 @@ import { checkCallsOnSource } from './function-catalog.js';
 import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
+import { explainTierDenial } from './tier-errors.js';
+import { probeTierNeeded, type TierNeeded } from './tier-probe.js';
 import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun } from './live-run.js';
 import { refusedRunEvent, storableParams } from './run-params.js';
@@ -61,7 +64,7 @@ export class RunService {
   private readonly live = new Map<string, LiveRun>();
   private readonly gates = new Map<string, RunGate>();
   private readonly options: RunOptions;
-  private savedQueries?: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>;
+  private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -75,15 +78,18 @@ export class RunService {
   }
 
   /** Saved queries (issue #5) plug in here: resolve an id to its current stored SQL, checking access. */
-  useSavedQueries(resolve: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>): void {
+  useSavedQueries(
+    resolve: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>,
+  ): void {
     this.savedQueries = resolve;
   }
 
-  async resolveSaved(user: SessionUser, queryId: string, version?: number): Promise<RunTarget> {
+  /** A refusal (someone else's private query, or none) is audited by the queries service as query.access_denied. */
+  async resolveSaved(user: SessionUser, queryId: string, version?: number, clientIp?: string): Promise<RunTarget> {
     if (!this.savedQueries) {
       throw new AppError(501, 'not_implemented', 'Running saved queries by id arrives with saved queries (issue #5).');
     }
-    return { kind: 'saved', query: await this.savedQueries(user, queryId, version) };
+    return { kind: 'saved', query: await this.savedQueries(user, queryId, version, clientIp) };
   }
 
   /**
@@ -106,6 +112,19 @@ export class RunService {
     const id = typeof body.runId === 'string' && UUID.test(body.runId) ? body.runId : randomUUID();
     await this.audit.record(refusedRunEvent(base, { id, format, sql: body.sql, params: body.params }, error));
     throw error;
+  }
+
+  /**
+   * The access tier a saved query needs (issue #13) and the one the user has, for its page. Access to the
+   * query and the source is checked first, as for a run.
+   */
+  async tierNeeded(user: SessionUser, queryId: string): Promise<{ needed: TierNeeded | null; yours: string }> {
+    const target = await this.resolveSaved(user, queryId);
+    if (target.kind !== 'saved') throw new AppError(404, 'not_found', `There is no query ${queryId}.`);
+    const source = this.sources.find(user, target.query.dataSource);
+    await this.sources.ensureUsable(source);
+    const needed = (await probeTierNeeded(source, target.query.sql)) ?? null;
+    return { needed, yours: this.sources.tierFor(user, source).name };
   }
 
   /** Starts the periodic clean-up of rows left by dead tasks. */
@@ -141,6 +160,7 @@ export class RunService {
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       durationMs,
+      tier: plan.tier.name,
     };
   }
 
@@ -168,6 +188,7 @@ export class RunService {
       truncated: result.truncated,
       ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       durationMs,
+      tier: plan.tier.name,
     };
   }
 
@@ -186,7 +207,14 @@ export class RunService {
     const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
     const base = target.kind === 'saved' ? `query-${target.query.id}` : plan.source.id;
-    return { id: plan.id, stream, filename: `${base}-${stamp}.csv` };
+    const mark = plan.tier.readsSensitive ? `-${plan.tier.name}` : '';
+    return {
+      id: plan.id,
+      stream,
+      filename: `${base}${mark}-${stamp}.csv`,
+      tier: plan.tier.name,
+      sensitive: plan.tier.readsSensitive,
+    };
   }
 
   /** Cancels a run on any task: its owner or an admin may; anyone else gets a 404. */
@@ -240,7 +268,7 @@ export class RunService {
     const sql = saved ? saved.sql : (target as { sql: string }).sql;
     const id = requestedId ?? randomUUID();
     const auditBase: Omit<AuditEvent, 'action'> = {
-      actor: { id: user.id, email: user.email },
+      actor: auditActor(user),
       dataSource: sourceId,
       queryId: saved?.id,
       queryVersion: saved?.version,
@@ -253,6 +281,11 @@ export class RunService {
 
     if (requestedId !== undefined && !UUID.test(requestedId)) {
       throw new AppError(400, 'invalid_request', 'runId must be a UUID (the client generates it so it can cancel the run).');
+    }
+    try {
+      requireScope(user, saved ? 'queries:run' : 'sql:run'); // a token's scopes narrow the role checks below
+    } catch (error) {
+      return refuse(error as AppError);
     }
     if (!saved && !hasRole(user, 'editor')) {
       return refuse(
@@ -269,8 +302,10 @@ export class RunService {
       throw error;
     }
     await this.sources.ensureUsable(source);
+    // The tier (issue #13) comes from the user's groups alone, per run; the SQL cannot name or change it.
+    const tier = this.sources.tierFor(user, source);
     // The guard judged the names as written; the source's catalog resolves operators, types, views and aliases.
-    await checkCallsOnSource(prepared, source.pool, source.id).catch((error: unknown) =>
+    await checkCallsOnSource(prepared, tier.pool, source.id).catch((error: unknown) =>
       error instanceof AppError && error.statusCode < 500 ? refuse(error) : Promise.reject(error),
     );
     const sourceLimits = this.sources.limits(source);
@@ -279,15 +314,18 @@ export class RunService {
       maxBytes: format === 'csv' ? Number.POSITIVE_INFINITY : this.options.maxResultBytes,
       maxRowBytes: this.options.maxRowBytes,
     };
-    return { id, format, source, prepared, limits, timeoutMs: sourceLimits.timeoutMs, auditBase, sql, params, saved };
+    const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
+    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params, saved };
   }
 
-  private gate(source: DataSource): RunGate {
-    let gate = this.gates.get(source.id);
+  /** One gate per tier's pool: each tier has its own connections. */
+  private gate(source: DataSource, tier: SourceTier): RunGate {
+    const key = `${source.id}\u0000${tier.name}`;
+    let gate = this.gates.get(key);
     if (!gate) {
-      const capacity = (source.pool as unknown as { options: { max: number } }).options.max;
+      const capacity = (tier.pool as unknown as { options: { max: number } }).options.max;
       gate = new RunGate(capacity, this.options.maxWaitingPerSource, this.options.maxWaitMs);
-      this.gates.set(source.id, gate);
+      this.gates.set(key, gate);
     }
     return gate;
   }
@@ -304,6 +342,7 @@ export class RunService {
     const run = new LiveRun(plan.id, user.id);
     if (this.live.has(plan.id)) throw new AppError(409, 'conflict', `A run with id ${plan.id} already exists.`);
     this.live.set(plan.id, run);
+    context.onPlanned?.();
     const onAbort = () => run.cancel('disconnect');
     context.signal?.addEventListener('abort', onAbort);
     if (context.signal?.aborted) onAbort();
@@ -312,10 +351,10 @@ export class RunService {
     let removed: Awaited<ReturnType<typeof removeActiveRun>>;
     let execution: Execution | undefined;
     try {
-      const leave = await this.gate(plan.source).enter();
+      const leave = await this.gate(plan.source, plan.tier).enter();
       try {
         run.check();
-        const connection = await RunConnection.open(plan.source.pool).catch((error: unknown) => {
+        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) => {
           throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
             cause: error instanceof Error ? error.message : String(error),
           });
@@ -335,10 +374,11 @@ export class RunService {
             action: 'run.started',
             sql: plan.sql,
             params: storableParams(plan.params),
-            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
+            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind, tier: plan.tier.name },
           });
           await began;
           run.check();
+          context.onStarted?.();
           execution = new Execution(connection, plan.prepared);
           run.execution = execution;
           result = await work(execution);
@@ -409,7 +449,13 @@ export class RunService {
   }
 
   private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
-    const details = { runId: plan.id, format: plan.format, truncated: result.truncated, truncatedBy: result.truncatedBy };
+    const details = {
+      runId: plan.id,
+      format: plan.format,
+      tier: plan.tier.name,
+      truncated: result.truncated,
+      truncatedBy: result.truncatedBy,
+    };
     await this.audit.record({
       ...plan.auditBase,
       action: 'run.finished',
@@ -425,7 +471,8 @@ export class RunService {
         outcome: 'ok',
         rowCount: result.rowCount,
         durationMs,
-        details: { ...details, bytes: result.bytes },
+        // A download under a tier that reads sensitive columns is marked as such (issue #13).
+        details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
       });
     }
   }
@@ -453,10 +500,12 @@ export class RunService {
       run.cancelReason = 'remote';
       run.cancelledBy = removed.cancelledBy ?? undefined;
     }
-    const answer = runError(
+    const base = runError(
       error instanceof CancelledBeforeStart ? new Error('cancelled before start') : error,
       this.errorContext(plan, run, execution),
     );
+    const pgMessage = error instanceof Error ? error.message : undefined;
+    const answer = await explainTierDenial(base, pgMessage, plan.sql, plan.source, plan.tier, this.sources).catch(() => base);
     if (answer.statusCode >= 500 && answer.code !== 'server_stopping') {
       this.log.error(
         {
@@ -479,6 +528,7 @@ export class RunService {
               details: {
                 runId: plan.id,
                 format: plan.format,
+                tier: plan.tier.name,
                 reason: run.cancelReason ?? 'unknown',
                 cancelledBy: run.cancelledBy ?? null,
               },
@@ -489,7 +539,7 @@ export class RunService {
               outcome: answer.statusCode === 403 ? 'denied' : 'error',
               errorCode: answer.code,
               durationMs,
-              details: { runId: plan.id, format: plan.format, message: capText(answer.message) },
+              details: { runId: plan.id, format: plan.format, tier: plan.tier.name, message: capText(answer.message) },
             },
       )
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));

@@ -66,6 +66,11 @@ interface ScanResult {
 }
 
 /** One pass over the SQL that skips comments, literals and quoted identifiers, as PostgreSQL's lexer does. */
+/** Where each `{name}` appears in the SQL (outside strings and comments). */
+export function variableUses(sql: string): VariableUse[] {
+  return scan(sql).uses;
+}
+
 function scan(sql: string): ScanResult {
   const uses: VariableUse[] = [];
   const quoted: QuotedVariable[] = [];

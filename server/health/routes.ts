@@ -48,7 +48,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
       const [auditLog, ...entries] = await Promise.all([
         auditLogCheck(opts),
         ping(opts.toolsPool).then((status) => ['tools', status] as const),
-        ...opts.dataSources.list().map((source) => ping(source.pool).then((status) => [`source:${source.id}`, status] as const)),
+        ...opts.dataSources.pools().map(([name, pool]) => ping(pool).then((status) => [name, status] as const)),
       ]);
       const checks = { ...Object.fromEntries(entries), audit_log: auditLog };
       const ready = entries.every(([, status]) => status === 'ok') && (!opts.production || auditLog === 'append-only');

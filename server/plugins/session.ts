@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { SessionUser } from '../auth/guards.js';
+import { sessionPrincipal } from '../auth/principal.js';
 import { ToolsDbSessionStore } from '../auth/session-store.js';
 import type { Config } from '../config.js';
 
@@ -55,7 +56,7 @@ export const sessionPlugin = fp(async function session(app: FastifyInstance, opt
 
   app.addHook('onRequest', async (request) => {
     const user = request.session.get('user');
-    if (user) request.user = user;
+    if (user) request.user = sessionPrincipal(user);
   });
 
   const purge = setInterval(() => {

@@ -13,12 +13,16 @@ declare module 'fastify' {
 
 export const queriesPlugin = fp(async function queries(app: FastifyInstance) {
   // A query may be saved only against a source its author may use (sources can be limited to groups).
-  const service = new QueriesService(app.toolsDb, (user, id) => {
-    const source = app.dataSources.get(id);
-    return source !== undefined && app.dataSourceService.canUse(user, source);
-  });
+  const service = new QueriesService(
+    app.toolsDb,
+    (user, id) => {
+      const source = app.dataSources.get(id);
+      return source !== undefined && app.dataSourceService.canUse(user, source);
+    },
+    (queryId) => app.results.deleteForQuery(queryId),
+  );
   app.decorate('queries', service);
   // POST /api/runs {queryId}: the engine asks us for the stored SQL, after our access checks (THREATS.md 27).
-  app.runService.useSavedQueries((user, queryId, version) => service.forRun(user, queryId, version));
+  app.runService.useSavedQueries((user, queryId, version, clientIp) => service.forRun(user, queryId, version, clientIp));
   await app.register(queryRoutes, { queries: service });
 });

@@ -19,9 +19,14 @@ export async function openPage(
   browser: Browser,
   server: TestServer,
   path: string,
-  options: { role?: Role; colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number } } = {},
+  options: {
+    role?: Role;
+    groups?: string[];
+    colorScheme?: 'light' | 'dark';
+    viewport?: { width: number; height: number };
+  } = {},
 ): Promise<EditorPage> {
-  const { cookie } = await signIn(server, options.role ?? 'editor', { name: 'Editor Tester' });
+  const { cookie } = await signIn(server, options.role ?? 'editor', { name: 'Editor Tester', groups: options.groups });
   const [name, value] = cookie.split('=') as [string, string];
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',

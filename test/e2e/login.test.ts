@@ -31,7 +31,7 @@ describe.skipIf(!browserAvailable)('sign-in in Chromium', { timeout: 60_000 }, (
           OIDC_CLIENT_SECRET: 'e2e-client-secret',
           OIDC_SCOPES: 'openid email profile groups',
           ADMIN_GROUPS: 'porthole-admins',
-          VIEWER_GROUPS: 'support',
+          VIEWER_GROUPS: 'product',
         },
         port,
       ),

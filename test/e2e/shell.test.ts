@@ -36,6 +36,7 @@ describe.skipIf(!browserAvailable)('web shell (Chromium)', { timeout: 60_000 }, 
       'Checks',
       'Audit log',
       'Destinations',
+      'API tokens',
     ]);
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/shell-home.png', fullPage: true });

@@ -132,7 +132,7 @@ describe('limits, cancel and CSV', () => {
       const body = JSON.stringify({ dataSource: 'main', sql: 'select pg_sleep(60)', runId });
       const request = http.request(`${origin}${url}`, {
         method: 'POST',
-        headers: { cookie: editor.cookie, 'content-type': 'application/json' },
+        headers: { cookie: editor.cookie, 'content-type': 'application/json', origin: t.config.publicUrl },
       });
       request.on('error', () => undefined);
       request.end(body);

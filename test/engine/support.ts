@@ -36,6 +36,7 @@ export async function rows(t: TestApp, who: SignedIn, sql: string, params?: Reco
     truncated: boolean;
     truncatedBy?: string;
     durationMs: number;
+    tier: string;
   };
 }
 

@@ -4,6 +4,7 @@ import { buildApp, type AppDeps } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
 import { connectToolsDb } from '../../server/db/tools-db.js';
+import { demoMainTiers } from '../../server/demo/environment.js';
 import { createMainDatabase, createToolsDatabase, type TestMainDatabase, type TestToolsDatabase } from './databases.js';
 
 export const TEST_SESSION_SECRET = 'test-only-9f2c7e1ab84d4c6e8a3b5d7f0e2c4a6b8d';
@@ -16,9 +17,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}, deps: Pick<AppDeps, 'checks'> = {}): Promise<TestApp> {
-  const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase()]);
-  const config = loadConfig({
+/**
+ * With { tiers: true } the main source has the demo's tiers: standard, and pii for the group `support`.
+ * `checks` passes the checks feature's test options (resolver, retry timing) to buildApp.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { tiers?: boolean } & Pick<AppDeps, 'checks'> = {},
+): Promise<TestApp> {
+  const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase({ tiers: options.tiers })]);
+  const loaded = loadConfig({
     NODE_ENV: 'test',
     TOOLS_DATABASE_URL: tools.appUrl,
     TOOLS_MIGRATION_URL: tools.ownerUrl,
@@ -27,11 +35,15 @@ export async function startTestApp(env: Record<string, string> = {}, deps: Pick<
     OIDC_ISSUER_URL: 'http://127.0.0.1:1/unused',
     OIDC_CLIENT_ID: 'porthole-test',
     OIDC_CLIENT_SECRET: 'unused-in-this-test',
+    // Functional tests sign in many times from one loopback address; test/auth/unauthenticated.test.ts
+    // checks the limit itself.
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     ...env,
   });
+  const config: Config = main.pii ? Object.freeze({ ...loaded, mainSourceTiers: demoMainTiers(main.pii.url) }) : loaded;
   const toolsDb = connectToolsDb(tools.appUrl);
   const dataSources = createDataSourceRegistry(config);
-  const app = await buildApp({ config, toolsDb, dataSources, ...deps });
+  const app = await buildApp({ config, toolsDb, dataSources, checks: options.checks });
   await app.ready();
   return {
     app,

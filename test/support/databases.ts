@@ -5,7 +5,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { migrateToolsDb } from '../../server/db/migrate.js';
-import { databaseUrl, provisionDemoMainDatabase, provisionToolsDatabase } from '../../schema/provision.js';
+import {
+  databaseUrl,
+  DEMO_SENSITIVE_COLUMNS,
+  provisionDemoMainDatabase,
+  provisionToolsDatabase,
+} from '../../schema/provision.js';
 
 export const adminUrl = (): string => inject('adminUrl');
 
@@ -100,32 +105,41 @@ export interface TestMainDatabase {
   database: string;
   readerRole: string;
   readerUrl: string;
+  /** With { tiers: true }: the pii tier's role, reading the demo's sensitive columns the reader above may not. */
+  pii?: { role: string; url: string };
   adminUrl: string;
   drop(): Promise<void>;
 }
 
-/** A demo main DB (small by default) with its reader role from schema/reader-role.sql. */
-export async function createMainDatabase(options: { notifications?: number } = {}): Promise<TestMainDatabase> {
+/**
+ * A demo main DB (small by default) with its reader role from schema/reader-role.sql; with { tiers: true }
+ * the reader withholds the demo's sensitive columns and a pii reader reads everything, as in demo mode.
+ */
+export async function createMainDatabase(options: { notifications?: number; tiers?: boolean } = {}): Promise<TestMainDatabase> {
   const id = suffix();
   const database = `porthole_main_${id}`;
   const readerRole = `porthole_reader_${id}`;
-  const { readerUrl } = await serialized(() =>
+  const piiRole = `porthole_reader_pii_${id}`;
+  const { readerUrl, piiReaderUrl } = await serialized(() =>
     provisionDemoMainDatabase(adminUrl(), {
       database,
       readerRole,
       readerPassword: password(),
       notifications: options.notifications ?? 5_000,
+      tiers: options.tiers ? { piiRole, piiPassword: password(), withheldColumns: DEMO_SENSITIVE_COLUMNS } : undefined,
     }),
   );
   return {
     database,
     readerRole,
     readerUrl,
+    pii: piiReaderUrl ? { role: piiRole, url: piiReaderUrl } : undefined,
     adminUrl: databaseUrl(adminUrl(), { database }),
     drop: () =>
       serialized(async () => {
         await adminQuery(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
         await dropRole(readerRole);
+        if (options.tiers) await dropRole(piiRole);
       }),
   };
 }

@@ -1,6 +1,17 @@
 // The audit page's filters as query strings: the page URL keeps what the user typed (shareable), the API
 // gets ISO instants for the time range.
-export const FILTER_KEYS = ['actor', 'action', 'dataSource', 'queryId', 'queryVersion', 'outcome', 'from', 'to', 'q'] as const;
+export const FILTER_KEYS = [
+  'actor',
+  'action',
+  'dataSource',
+  'tier',
+  'queryId',
+  'queryVersion',
+  'outcome',
+  'from',
+  'to',
+  'q',
+] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type AuditFilters = Partial<Record<FilterKey, string>>;
 

@@ -18,6 +18,7 @@ export const ACTIONS = [
   'query.forked',
   'query.visibility_changed',
   'query.purged',
+  'query.access_denied',
   'auth.login',
   'auth.login_failed',
   'auth.logout',
@@ -40,6 +41,10 @@ export interface AuditListItem {
   durationMs: number | null;
   errorCode: string | null;
   sqlPreview: string | null;
+  /** The access tier a run used (issue #13). */
+  tier: string | null;
+  /** A CSV download under a tier that reads sensitive columns. */
+  sensitive: boolean;
 }
 
 export interface AuditDetail extends AuditListItem {

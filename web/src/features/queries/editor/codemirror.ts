@@ -88,6 +88,7 @@ const appearance = EditorView.theme({
   },
   '.cm-diagnostic-error': { borderLeftColor: 'var(--bad)' },
   '.cm-placeholder': { color: 'var(--muted)' },
+  '.cm-restricted-option': { color: 'var(--muted)', opacity: '0.75' },
 });
 
 function language(schema: SourceSchema | undefined) {
@@ -122,7 +123,11 @@ export function createSqlEditor(parent: HTMLElement, options: EditorOptions): Sq
         indentOnInput(),
         bracketMatching(),
         closeBrackets(),
-        autocompletion({ activateOnTyping: true, icons: false }),
+        autocompletion({
+          activateOnTyping: true,
+          icons: false,
+          optionClass: (completion) => (completion.type?.split(' ').includes('restricted') ? 'cm-restricted-option' : ''),
+        }),
         highlightActiveLine(),
         highlightSelectionMatches(),
         syntaxHighlighting(highlight),

@@ -116,6 +116,17 @@ export class RunState {
     if (this.runId === runId) this.controller?.abort();
   }
 
+  /** Shows a result fetched elsewhere (a background run's) as this run's. */
+  show(result: RunResult): void {
+    this.stop();
+    this.result = result;
+    this.failure = undefined;
+    this.plan = undefined;
+    this.elapsedMs = result.durationMs;
+    this.status = 'done';
+    this.finished++;
+  }
+
   private stop(): void {
     clearInterval(this.timer);
     this.controller?.abort();

@@ -6,6 +6,14 @@ export interface SchemaColumn {
   name: string;
   type: string;
   nullable: boolean;
+  /** Your access tier cannot read it (issue #13): the lowest tier that can, and the groups it needs. */
+  restricted?: { tier: string | null; groups: string[] };
+}
+
+/** "restricted: needs group support", shown beside a column your tier cannot read. */
+export function restrictedLabel(restricted: NonNullable<SchemaColumn['restricted']>): string {
+  if (restricted.tier === null || restricted.groups.length === 0) return 'restricted: no access tier reads it';
+  return `restricted: needs ${restricted.groups.length > 1 ? 'groups' : 'group'} ${restricted.groups.join(' or ')}`;
 }
 
 export interface SchemaRelation {
@@ -74,7 +82,12 @@ export function completionNamespace(schema: SourceSchema): SQLNamespace {
           type: relation.kind === 'table' ? 'type' : 'class',
           detail: relation.kind.replace('_', ' '),
         },
-        children: relation.columns.map((column) => ({ label: column.name, type: 'property', detail: column.type })),
+        // Restricted columns stay listed (greyed, last) so people learn they exist and who can read them.
+        children: relation.columns.map((column) =>
+          column.restricted
+            ? { label: column.name, type: 'property restricted', detail: restrictedLabel(column.restricted), boost: -50 }
+            : { label: column.name, type: 'property', detail: column.type },
+        ),
       };
     }
     namespace[name] = tables;

@@ -1,0 +1,234 @@
+// The result store: the one place results are kept (DESIGN.md "Shared pieces"), used by the dashboard
+// cache and by background runs. Results live compressed (gzip) in the tools DB's `results` table.
+//
+// API (new ResultStore(db, audit, { maxEntryBytes, maxTotalBytes })):
+// - put(result): stores one run's columns + rows (rowsJson: the engine's serialisation, JSON arrays
+//   joined by commas) under its run id, with owner, query id + version (null for free SQL), data source,
+//   cacheKey (null: never served to another run), tier, and a time to live. Refuses (stored: false) an
+//   entry whose compressed size exceeds maxEntryBytes; evicts the oldest entries beyond maxTotalBytes.
+// - readCached({ query, cacheKey, maxAgeSeconds, audit }): the newest entry under cacheKey
+//   computed within maxAgeSeconds, for a query the caller's service has ALREADY authorised (`query` is
+//   what that check returned, e.g. QueriesService.forRun); the entry must belong to that query version
+//   and data source.
+// - readRun({ reader, runId, query, audit }): one run's result, for its owner or an admin only; `query`
+//   is the authorised saved query it came from (null for free SQL) and must match the entry.
+// - deleteForQuery(queryId) (purge), deleteExpired(), totalBytes().
+// - cacheKey({ queryId, queryVersion, dataSource, params, tier }): sha256 of the canonical JSON.
+// Every read takes the audit event to record (e.g. run.cache_hit, run.result_read) and records it before
+// the rows are returned, so no read goes unaudited; a read whose audit row fails returns nothing.
+// The store does not decide who may read a query: callers check access first and hand over the outcome.
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../schema/database.js';
+import type { AuditEvent, AuditLog } from '../audit/service.js';
+import { canonicalJson } from '../queries/content.js';
+import {
+  deleteByQueryId,
+  deleteExpired,
+  evictBeyond,
+  findByRunId,
+  findNewestByKey,
+  insertResult,
+  lockForEviction,
+  totalBytes,
+  type ResultRow,
+} from './repository.js';
+
+const compress = promisify(gzip);
+const decompress = promisify(gunzip);
+
+export interface StoredColumn {
+  name: string;
+  type: string;
+  dbType?: string;
+}
+
+export interface ResultStoreOptions {
+  /** Compressed bytes one entry may take; larger results are not stored. */
+  maxEntryBytes: number;
+  /** Compressed bytes all entries may take together; beyond it the oldest go first. */
+  maxTotalBytes: number;
+}
+
+export interface ResultToStore {
+  runId: string;
+  ownerId: string;
+  /** The saved query and version that produced it; null for free SQL. */
+  query: { id: string; version: number } | null;
+  dataSource: string;
+  /** From cacheKey(); null when this result must never answer another run. */
+  cacheKey: string | null;
+  tier: string | null;
+  columns: StoredColumn[];
+  /** Rows as the engine serialises them: JSON arrays joined by commas, without the outer brackets. */
+  rowsJson: string;
+  rowCount: number;
+  truncated: boolean;
+  /** Seconds until the entry expires (it is deleted by deleteExpired()). */
+  ttlSeconds: number;
+}
+
+export type PutOutcome =
+  { stored: true; byteSize: number; evicted: number } | { stored: false; reason: 'entry_too_large'; byteSize: number };
+
+/** A saved query as the caller's service returned it AFTER checking the reader may run it. */
+export interface AuthorisedQuery {
+  id: string;
+  version: number;
+  dataSource: string;
+}
+
+/** Who reads; `admin` lets a reader open another person's run by id. */
+export interface Reader {
+  id: string;
+  admin: boolean;
+}
+
+export interface ResultMeta {
+  runId: string;
+  ownerId: string;
+  queryId: string | null;
+  queryVersion: number | null;
+  dataSource: string;
+  cacheKey: string | null;
+  tier: string | null;
+  rowCount: number;
+  truncated: boolean;
+  byteSize: number;
+  computedAt: Date;
+  expiresAt: Date;
+}
+
+export interface StoredResult extends ResultMeta {
+  columns: StoredColumn[];
+  rowsJson: string;
+}
+
+/** Builds the audit event for a read from what was found; recorded before the rows are returned. */
+export type ReadAudit = (found: ResultMeta) => AuditEvent;
+
+export interface CacheKeyParts {
+  queryId: string;
+  queryVersion: number;
+  dataSource: string;
+  params: Record<string, unknown>;
+  tier: string | null;
+}
+
+/** Same query version, source, parameter values (key order ignored) and tier: the same key. */
+export function cacheKey(parts: CacheKeyParts): string {
+  const canonical = canonicalJson({
+    q: parts.queryId,
+    v: parts.queryVersion,
+    ds: parts.dataSource,
+    p: parts.params,
+    t: parts.tier,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export class ResultStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly audit: AuditLog,
+    readonly options: ResultStoreOptions,
+  ) {}
+
+  async put(result: ResultToStore): Promise<PutOutcome> {
+    if (result.cacheKey !== null && result.query === null) throw new Error('a cache key needs a saved query');
+    const body = await compress(Buffer.from(result.rowsJson, 'utf8'), { level: 6 });
+    if (body.length > this.options.maxEntryBytes) return { stored: false, reason: 'entry_too_large', byteSize: body.length };
+    const evicted = await this.db.transaction().execute(async (trx) => {
+      await lockForEviction(trx);
+      await insertResult(trx, {
+        runId: result.runId,
+        ownerId: result.ownerId,
+        queryId: result.query?.id ?? null,
+        queryVersion: result.query?.version ?? null,
+        dataSource: result.dataSource,
+        cacheKey: result.cacheKey,
+        tier: result.tier,
+        columns: result.columns,
+        rowCount: result.rowCount,
+        truncated: result.truncated,
+        encoding: 'gzip',
+        body,
+        byteSize: body.length,
+        ttlSeconds: Math.max(1, Math.round(result.ttlSeconds)),
+      });
+      return evictBeyond(trx, this.options.maxTotalBytes);
+    });
+    return { stored: true, byteSize: body.length, evicted };
+  }
+
+  async readCached(read: {
+    query: AuthorisedQuery;
+    cacheKey: string;
+    maxAgeSeconds: number;
+    audit: ReadAudit;
+  }): Promise<StoredResult | undefined> {
+    if (read.maxAgeSeconds <= 0) return undefined;
+    const row = await findNewestByKey(this.db, read.cacheKey, read.maxAgeSeconds);
+    // A key is a hash: the entry must also be of the very query version and source that was authorised.
+    if (
+      !row ||
+      row.queryId !== read.query.id ||
+      row.queryVersion !== read.query.version ||
+      row.dataSource !== read.query.dataSource
+    )
+      return undefined;
+    return this.deliver(row, read.audit);
+  }
+
+  async readRun(read: {
+    reader: Reader;
+    runId: string;
+    query: AuthorisedQuery | null;
+    audit: ReadAudit;
+  }): Promise<StoredResult | undefined> {
+    const row = await findByRunId(this.db, read.runId);
+    if (!row) return undefined;
+    if (row.ownerId !== read.reader.id && !read.reader.admin) return undefined;
+    if (row.queryId === null ? read.query !== null : read.query?.id !== row.queryId) return undefined;
+    return this.deliver(row, read.audit);
+  }
+
+  /** With a purged query: its results go too (the foreign key's cascade is the second layer). */
+  deleteForQuery(queryId: string): Promise<number> {
+    return deleteByQueryId(this.db, queryId);
+  }
+
+  deleteExpired(): Promise<number> {
+    return deleteExpired(this.db);
+  }
+
+  totalBytes(): Promise<number> {
+    return totalBytes(this.db);
+  }
+
+  private async deliver(row: ResultRow, audit: ReadAudit): Promise<StoredResult> {
+    const meta = metaOf(row);
+    await this.audit.record(audit(meta));
+    const rowsJson = (await decompress(row.body)).toString('utf8');
+    return { ...meta, columns: row.columns as StoredColumn[], rowsJson };
+  }
+}
+
+function metaOf(row: ResultRow): ResultMeta {
+  return {
+    runId: row.runId,
+    ownerId: row.ownerId,
+    queryId: row.queryId,
+    queryVersion: row.queryVersion,
+    dataSource: row.dataSource,
+    cacheKey: row.cacheKey,
+    tier: row.tier,
+    rowCount: row.rowCount,
+    truncated: row.truncated,
+    byteSize: row.byteSize,
+    computedAt: row.computedAt,
+    expiresAt: row.expiresAt,
+  };
+}
