@@ -143,6 +143,76 @@ export interface QueryViewsTable {
   viewed_at: Timestamp;
 }
 
+export interface AlertDestinationsTable {
+  id: Generated<string>;
+  kind: 'slack' | 'webhook';
+  name: string;
+  url: string;
+  secret: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type CheckState = 'pending' | 'ok' | 'failing' | 'error' | 'timed_out' | 'disabled';
+
+export interface ChecksTable {
+  id: Generated<string>;
+  name: string;
+  query_id: string;
+  query_version: number | null;
+  params: ColumnType<Record<string, unknown>, string, string>;
+  schedule_every: '5m' | '15m' | '1h' | '1d' | null;
+  schedule_cron: string | null;
+  time_zone: string;
+  condition: ColumnType<unknown, string, string>;
+  emails: string[];
+  destination_ids: string[];
+  enabled: boolean;
+  owner_id: string;
+  state: Generated<CheckState>;
+  state_reason: string | null;
+  state_changed_at: Timestamp | null;
+  remind_every_hours: number | null;
+  muted_until: Timestamp | null;
+  timeout_ms: number;
+  last_run_at: Timestamp | null;
+  last_notified_at: Timestamp | null;
+  next_run_at: Timestamp | null;
+  version: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CheckRunsTable {
+  id: Generated<string>;
+  check_id: string;
+  slot: Timestamp | null;
+  trigger: 'schedule' | 'manual';
+  triggered_by: string | null;
+  started_at: Generated<Date>;
+  finished_at: Timestamp | null;
+  state: 'ok' | 'failing' | 'error' | 'timed_out' | null;
+  previous_state: string | null;
+  reason: string | null;
+  row_count: number | null;
+  engine_run_id: string | null;
+  notified: Generated<boolean>;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  check_run_id: string;
+  channel: 'email' | 'slack' | 'webhook';
+  target: string;
+  destination_id: string | null;
+  attempt: number;
+  status: 'sent' | 'failed' | 'refused';
+  detail: string | null;
+  response_status: number | null;
+  created_at: Generated<Date>;
+}
+
 /** Personal access tokens and CSV links (migration 2026-11-30T1237_api_tokens); secrets only as hashes. */
 export interface ApiTokensTable {
   id: Generated<string>;
@@ -252,6 +322,10 @@ export interface Database {
   audit_verifications: AuditVerificationsTable;
   audit_retention_checkpoints: AuditRetentionCheckpointsTable;
   active_runs: ActiveRunsTable;
+  alert_destinations: AlertDestinationsTable;
+  checks: ChecksTable;
+  check_runs: CheckRunsTable;
+  notification_deliveries: NotificationDeliveriesTable;
   api_tokens: ApiTokensTable;
   results: ResultsTable;
   background_runs: BackgroundRunsTable;

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { Clock } from 'pg-boss';
 import type { Database } from '../schema/database.js';
 import { AuditReviewService } from './audit/review.service.js';
 import { auditRoutes } from './audit/routes.js';
@@ -23,6 +24,8 @@ import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { dashboardsPlugin } from './dashboards/plugin.js';
 import { queriesPlugin } from './queries/plugin.js';
+import { checksPlugin, type ChecksPluginOptions } from './checks/plugin.js';
+import { schedulerPlugin } from './scheduler/plugin.js';
 import { resultsPlugin } from './results/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -50,14 +53,22 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Where the built web app lives; defaults to dist/web. */
   webRoot?: string;
+  /** Tests only: pg-boss's TestClock for the scheduler, to speed time without bypassing it. */
+  schedulerClock?: Clock;
+  /** Names this task in the scheduler's instance registry. */
+  instanceName?: string;
+  /** Tests: the checks feature's resolver and retry timing. */
+  checks?: ChecksPluginOptions;
 }
 
 export const REDACTED_LOG_PATHS = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'];
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
-  if (!config.oidc || !config.sessionSecret)
-    throw new Error('buildApp needs config.oidc and config.sessionSecret (demo mode fills them in main.ts)');
+  if (!config.oidc || !config.sessionSecret || !config.toolsDatabaseUrl)
+    throw new Error(
+      'buildApp needs config.oidc, config.sessionSecret and config.toolsDatabaseUrl (demo mode fills them in main.ts)',
+    );
   const app = Fastify({
     logger: deps.logger ?? false,
     genReqId: () => randomUUID(),
@@ -115,9 +126,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auditLogRisks: () => auditLogRewriteRisks(deps.toolsDb.db),
     production: config.nodeEnv === 'production',
   });
+  await app.register(schedulerPlugin, {
+    connectionString: config.toolsDatabaseUrl,
+    clock: deps.schedulerClock,
+    instanceName: deps.instanceName,
+  });
   await app.register(enginePlugin);
   await app.register(resultsPlugin);
   await app.register(queriesPlugin);
+  await app.register(checksPlugin, deps.checks ?? {});
   await app.register(backgroundRunsPlugin);
   await app.register(dashboardsPlugin);
   const login = new LoginService({

@@ -37,6 +37,31 @@ describe('loadConfig', () => {
     expect(config.oidcGroupsClaim).toBe('groups');
   });
 
+  it('runs the scheduler unless SCHEDULER_ENABLED=false, and refuses other values', () => {
+    expect(loadConfig({}).scheduler.enabled).toBe(true);
+    expect(loadConfig({ SCHEDULER_ENABLED: 'false' }).scheduler.enabled).toBe(false);
+    expect(problemsOf({ SCHEDULER_ENABLED: 'no' })).toEqual(['SCHEDULER_ENABLED must be true or false (got "no")']);
+  });
+
+  it('reads the alert settings and refuses a bad SMTP_URL or ALERT_FROM', () => {
+    const alerts = loadConfig({
+      SMTP_URL: 'smtps://user:pw@email-smtp.eu-west-1.amazonaws.com:465',
+      ALERT_FROM: 'Porthole <alerts@example.com>',
+      ALERTS_INCLUDE_ROWS: 'false',
+      WEBHOOK_ALLOWED_HOSTS: 'Hooks.Internal, 10.1.2.3',
+    }).alerts;
+    expect(alerts).toEqual({
+      smtpUrl: 'smtps://user:pw@email-smtp.eu-west-1.amazonaws.com:465',
+      from: 'Porthole <alerts@example.com>',
+      includeRows: false,
+      webhookAllowedHosts: ['hooks.internal', '10.1.2.3'],
+    });
+    expect(problemsOf({ SMTP_URL: 'http://mail', ALERT_FROM: 'nobody' })).toEqual([
+      'ALERT_FROM must be an email address (got "nobody")',
+      'SMTP_URL must use smtp: or smtps: (got http:)',
+    ]);
+  });
+
   it('reads the API token and background run settings, with their defaults, and refuses bad values', () => {
     const defaults = loadConfig({});
     expect(defaults.tokens).toEqual({ rateLimitPerMinute: 120 });

@@ -52,6 +52,18 @@ export interface Config {
   authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
+  /** SCHEDULER_ENABLED=false: this task runs no scheduled or queued jobs (e.g. a web-only task). */
+  scheduler: { enabled: boolean };
+  alerts: {
+    /** SMTP_URL: smtp:// or smtps:// with credentials; unset outside demo mode means no email. */
+    smtpUrl?: string;
+    /** ALERT_FROM: the From address of alert emails. */
+    from: string;
+    /** ALERTS_INCLUDE_ROWS=false keeps result rows out of notifications (they leave the VPC). */
+    includeRows: boolean;
+    /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and over http). */
+    webhookAllowedHosts: string[];
+  };
   /** The result store's caps, in compressed bytes (server/results/store.ts). */
   results: { maxEntryBytes: number; maxTotalBytes: number };
   logLevel: string;
@@ -112,6 +124,16 @@ class EnvReader {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') {
+      this.problems.push(`${name} must be true or false (got "${raw}")`);
+      return fallback;
+    }
+    return raw === 'true';
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -192,6 +214,18 @@ function readOidc(r: EnvReader, scopes: string, groupsClaim: string, required: b
   r.require('OIDC_CLIENT_SECRET', clientSecret, why);
   if (!issuerUrl || !clientId || !clientSecret) return undefined;
   return { issuerUrl, clientId, clientSecret, scopes, groupsClaim };
+}
+
+function readAlerts(r: EnvReader): Config['alerts'] {
+  const from = r.string('ALERT_FROM') ?? 'Porthole <porthole@localhost>';
+  if (!/^[^<>@\s]+@[^<>@\s]+$|<[^<>@\s]+@[^<>@\s]+>$/.test(from))
+    r.problems.push(`ALERT_FROM must be an email address (got "${from}")`);
+  return {
+    smtpUrl: r.url('SMTP_URL', ['smtp:', 'smtps:']),
+    from,
+    includeRows: r.boolean('ALERTS_INCLUDE_ROWS', true),
+    webhookAllowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS').map((host) => host.toLowerCase()),
+  };
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -287,6 +321,8 @@ export function loadConfig(env: Env = process.env): Config {
     authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
+    scheduler: { enabled: r.boolean('SCHEDULER_ENABLED', true) },
+    alerts: readAlerts(r),
     results: {
       maxEntryBytes: r.integer('RESULT_STORE_MAX_ENTRY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxTotalBytes: r.integer('RESULT_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),

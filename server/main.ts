@@ -97,10 +97,12 @@ async function main(): Promise<void> {
     action: 'system.started',
     details: { demo: config.demo, version: PORTHOLE_VERSION },
   });
-  if (config.demo) {
+  if (config.demo && config.oidc) {
     const { createDemoContent } = await import('./demo/content.js');
-    if (await createDemoContent(app, config.oidc!.issuerUrl))
+    if (await createDemoContent(app, config.oidc.issuerUrl))
       say('demo: example queries and the "Notification service health" dashboard created');
+    const { seedDemoChecks } = await import('./demo/checks.js');
+    if (await seedDemoChecks(app, config.oidc.issuerUrl)) say('demo checks created (their emails go to .porthole/outbox/)');
   }
   const mode = config.demo ? 'demo, ' : '';
   say(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s on ${config.publicUrl} (${mode}Node ${process.versions.node})`);

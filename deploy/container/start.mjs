@@ -25,6 +25,23 @@ for (const [source, target] of Object.entries(TARGETS)) {
     problems.push(`${source}: ${error.message}`);
   }
 }
+// SES SMTP credentials arrive as a document too ({"username", "password"}, from an IAM user's SMTP
+// credentials); with SMTP_HOST they become SMTP_URL on port 587 (STARTTLS). An empty username (the
+// placeholder the stack creates) leaves email off until an operator puts the credentials in.
+const smtpDocument = process.env.SMTP_SECRET;
+delete process.env.SMTP_SECRET;
+if (smtpDocument !== undefined && !process.env.SMTP_URL) {
+  try {
+    const { username, password } = JSON.parse(smtpDocument);
+    if (username && password && process.env.SMTP_HOST) {
+      process.env.SMTP_URL = `smtp://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${process.env.SMTP_HOST}:587`;
+    }
+  } catch {
+    problems.push('SMTP_SECRET is not a JSON document with username and password');
+  }
+}
+delete process.env.SMTP_HOST;
+
 if (problems.length) {
   process.stderr.write(`Porthole cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
   process.exit(1);

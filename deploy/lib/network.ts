@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { PortholeSettings } from './settings.js';
 
-/** The interface endpoints the tasks need: image pull (ECR), logs, secrets, parameters, and KMS for the secrets' key. */
+/** The interface endpoints the tasks need: image pull (ECR), logs, secrets, parameters, KMS for the secrets' key, SES SMTP. */
 export const INTERFACE_ENDPOINTS = {
   EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
   EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -15,7 +15,12 @@ export const INTERFACE_ENDPOINTS = {
   SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
   Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
+  // Check alerts by email: SES's SMTP interface, so mail leaves without a NAT gateway (port 587).
+  EmailSmtp: ec2.InterfaceVpcEndpointAwsService.EMAIL_SMTP,
 } as const;
+
+/** The SES SMTP endpoint's port (STARTTLS). */
+export const SMTP_PORT = 587;
 
 export interface NetworkProps {
   settings: PortholeSettings;

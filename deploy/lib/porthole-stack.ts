@@ -155,6 +155,21 @@ export class PortholeStack extends Stack {
         'OIDC_CLIENT_SECRET: issued by the identity provider; replace the generated placeholder',
         'The identity provider issues this value; it is rotated there and copied here (docs/deploy.md), which Secrets Manager cannot do on its own.',
       ),
+      smtpCredentials: (() => {
+        const created = new secretsmanager.Secret(this, 'SmtpCredentials', {
+          secretName: 'porthole/smtp-credentials',
+          description:
+            'SMTP_SECRET: SES SMTP credentials {"username","password"} for check alerts; email is off while username is empty',
+          encryptionKey: this.key,
+          generateSecretString: { secretStringTemplate: JSON.stringify({ username: '' }), generateStringKey: 'password' },
+        });
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'SES SMTP credentials are derived from an IAM user access key, rotated in IAM and copied here (docs/deploy.md); Secrets Manager cannot rotate them on its own.',
+        });
+        return created;
+      })(),
       mainDatabaseUrl: secret(
         'MainDatabaseUrl',
         'main-database-url',

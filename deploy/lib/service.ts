@@ -1,6 +1,6 @@
 // The Porthole service: Fargate tasks in the private subnets behind an HTTPS-only load balancer.
 // Also the one-off setup task definition (docs/deploy.md) that creates the tools-database roles.
-import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { Network } from './network.js';
+import { SMTP_PORT, type Network } from './network.js';
 import type { PortholeSettings } from './settings.js';
 import type { ToolsDatabase } from './tools-database.js';
 
@@ -47,6 +47,7 @@ function signInEnvironment(signIn: PortholeSettings['signIn']): Record<string, s
 export interface ApplicationSecrets {
   sessionSecret: secretsmanager.ISecret;
   oidcClientSecret: secretsmanager.ISecret;
+  smtpCredentials: secretsmanager.ISecret;
   mainDatabaseUrl: secretsmanager.ISecret;
 }
 
@@ -109,6 +110,9 @@ export class PortholeService extends Construct {
       'HTTPS to VPC endpoints and S3 (no internet route)',
     );
     network.endpointSecurityGroup?.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(443), 'HTTPS from Porthole tasks');
+    // Alert emails to the SES SMTP endpoint; Slack and outside webhooks need the egress proxy (docs/deploy.md).
+    this.taskSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.vpcCidr), ec2.Port.tcp(SMTP_PORT), 'SMTP to the SES endpoint');
+    network.endpointSecurityGroup?.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(SMTP_PORT), 'SMTP from Porthole tasks');
     if (settings.egressProxy) {
       const proxyPort = Number(new URL(settings.egressProxy.url).port);
       this.taskSecurityGroup.addEgressRule(
@@ -140,6 +144,8 @@ export class PortholeService extends Construct {
       // CA bundle, which the image carries (Dockerfile); a URL naming its own sslmode keeps it.
       ...DATABASE_TLS_ENVIRONMENT,
       LOG_LEVEL: 'info',
+      SMTP_HOST: `email-smtp.${Stack.of(this).region}.amazonaws.com`,
+      ALERT_FROM: `Porthole <porthole@${settings.domainName}>`,
       ...signInEnvironment(settings.signIn),
       ...(settings.egressProxy
         ? // Node 24's fetch honours these with NODE_USE_ENV_PROXY; only the identity provider is called over HTTP.
@@ -161,6 +167,8 @@ export class PortholeService extends Construct {
         SESSION_SECRET: ecs.Secret.fromSecretsManager(secrets.sessionSecret),
         OIDC_CLIENT_SECRET: ecs.Secret.fromSecretsManager(secrets.oidcClientSecret),
         MAIN_DATABASE_URL: ecs.Secret.fromSecretsManager(secrets.mainDatabaseUrl),
+        // {"username","password"}: SES SMTP credentials; /app/start.mjs makes SMTP_URL of them.
+        SMTP_SECRET: ecs.Secret.fromSecretsManager(secrets.smtpCredentials),
         // Whole JSON documents: /app/start.mjs turns them into TOOLS_DATABASE_URL / TOOLS_MIGRATION_URL.
         TOOLS_DATABASE_SECRET: ecs.Secret.fromSecretsManager(toolsDatabase.appSecret),
         TOOLS_MIGRATION_SECRET: ecs.Secret.fromSecretsManager(toolsDatabase.ownerSecret),

@@ -52,11 +52,11 @@ describe('network', () => {
     const endpoints = resourcesOfType(synth.resources, 'AWS::EC2::VPCEndpoint').map(([, r]) => props(r));
     const interfaces = endpoints.filter((e) => e.VpcEndpointType === 'Interface').map((e) => e.ServiceName);
     expect(interfaces.sort()).toEqual(
-      ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'ssm', 'kms']
+      ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'ssm', 'kms', 'email-smtp']
         .map((service) => `com.amazonaws.eu-west-2.${service}`)
         .sort(),
     );
-    expect(Object.keys(INTERFACE_ENDPOINTS)).toHaveLength(6);
+    expect(Object.keys(INTERFACE_ENDPOINTS)).toHaveLength(7);
     for (const endpoint of endpoints.filter((e) => e.VpcEndpointType === 'Interface'))
       expect(endpoint.PrivateDnsEnabled).toBe(true);
     const gateways = endpoints.filter((e) => e.VpcEndpointType === 'Gateway');
@@ -165,6 +165,7 @@ describe('service', () => {
       'MAIN_DATABASE_URL',
       'OIDC_CLIENT_SECRET',
       'SESSION_SECRET',
+      'SMTP_SECRET',
       'TOOLS_DATABASE_SECRET',
       'TOOLS_MIGRATION_SECRET',
     ]);
@@ -223,6 +224,7 @@ describe('service', () => {
       expect.stringMatching(/^MainDatabaseUrl/),
       expect.stringMatching(/^OidcClientSecret/),
       expect.stringMatching(/^SessionSecret/),
+      expect.stringMatching(/^SmtpCredentials/),
       expect.stringMatching(/^ToolsDatabaseAppSecretAttachment/),
       expect.stringMatching(/^ToolsDatabaseOwnerSecretAttachment/),
     ]);

@@ -99,6 +99,13 @@ describe('an existing VPC', () => {
           Description: 'HTTPS to VPC endpoints and S3 (no internet route)',
         },
         {
+          CidrIp: '10.20.0.0/16',
+          FromPort: 587,
+          ToPort: 587,
+          IpProtocol: 'tcp',
+          Description: 'SMTP to the SES endpoint',
+        },
+        {
           CidrIp: '10.99.0.0/24',
           FromPort: 3128,
           ToPort: 3128,

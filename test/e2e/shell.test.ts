@@ -33,7 +33,9 @@ describe.skipIf(!browserAvailable)('web shell (Chromium)', { timeout: 60_000 }, 
       'Home',
       'Queries',
       'New query',
+      'Checks',
       'Audit log',
+      'Destinations',
       'API tokens',
     ]);
     await mkdir('test-results', { recursive: true });

@@ -1,6 +1,6 @@
 // Builds the real app on fresh test databases, for app.inject() tests.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../server/app.js';
+import { buildApp, type AppDeps } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
 import { connectToolsDb } from '../../server/db/tools-db.js';
@@ -17,8 +17,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** With { tiers: true } the main source has the demo's tiers: standard, and pii for the group `support`. */
-export async function startTestApp(env: Record<string, string> = {}, options: { tiers?: boolean } = {}): Promise<TestApp> {
+/**
+ * With { tiers: true } the main source has the demo's tiers: standard, and pii for the group `support`.
+ * `checks` passes the checks feature's test options (resolver, retry timing) to buildApp.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { tiers?: boolean } & Pick<AppDeps, 'checks'> = {},
+): Promise<TestApp> {
   const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase({ tiers: options.tiers })]);
   const loaded = loadConfig({
     NODE_ENV: 'test',
@@ -37,7 +43,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const config: Config = main.pii ? Object.freeze({ ...loaded, mainSourceTiers: demoMainTiers(main.pii.url) }) : loaded;
   const toolsDb = connectToolsDb(tools.appUrl);
   const dataSources = createDataSourceRegistry(config);
-  const app = await buildApp({ config, toolsDb, dataSources });
+  const app = await buildApp({ config, toolsDb, dataSources, checks: options.checks });
   await app.ready();
   return {
     app,
