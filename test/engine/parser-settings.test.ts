@@ -1,37 +1,43 @@
 // THREATS.md 48: the settings PostgreSQL's lexer depends on are pinned for every run, so the server parses
 // the SQL exactly as the guard did, whatever the role or database sets (issue 21 item 5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.js';
+import { createDataSourceRegistry, type DataSourceRegistry } from '../../server/data-sources/registry.js';
+import { connectToolsDb, type ToolsDb } from '../../server/db/tools-db.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signIn, type SignedIn } from '../support/auth.js';
 import { mainQuery, rows } from './support.js';
 
 describe('parser settings pinned for every run', () => {
-  let t: TestApp;
+  let base: TestApp;
+  let t: TestApp; // an app whose pools open their connections after the role's settings changed
+  let toolsDb: ToolsDb;
+  let dataSources: DataSourceRegistry;
   let editor: SignedIn;
 
-  /** New connections pick up role settings; end the pooled ones so the next run opens one. */
-  const reconnectReaders = () =>
-    mainQuery(t, `select pg_terminate_backend(pid) from pg_stat_activity where usename = $1 and pid <> pg_backend_pid()`, [
-      t.main.readerRole,
-    ]);
-
   beforeAll(async () => {
-    t = await startTestApp();
-    editor = await signIn(t, 'editor');
-    await rows(t, editor, 'select 1'); // the source's self-check has finished before its connections are ended
+    base = await startTestApp();
     await mainQuery(
-      t,
-      `alter role ${t.main.readerRole} set standard_conforming_strings = off;
-       alter role ${t.main.readerRole} set backslash_quote = on`,
+      base,
+      `alter role ${base.main.readerRole} set standard_conforming_strings = off;
+       alter role ${base.main.readerRole} set backslash_quote = on`,
     );
-    await reconnectReaders();
+    // New connections pick up role settings: a second app on the same databases opens only new ones
+    // (ending the first app's pooled connections instead races with the pool handing them out).
+    toolsDb = connectToolsDb(base.tools.appUrl, { max: 2 });
+    dataSources = createDataSourceRegistry(base.config);
+    t = { ...base, app: await buildApp({ config: base.config, toolsDb, dataSources }) };
+    editor = await signIn(t, 'editor');
   });
   afterAll(async () => {
     await mainQuery(
-      t,
-      `alter role ${t.main.readerRole} reset standard_conforming_strings; alter role ${t.main.readerRole} reset backslash_quote`,
+      base,
+      `alter role ${base.main.readerRole} reset standard_conforming_strings; alter role ${base.main.readerRole} reset backslash_quote`,
     );
-    await t?.close();
+    await t?.app.close();
+    await toolsDb?.close();
+    await dataSources?.close();
+    await base?.close();
   });
 
   it('runs SQL the way the guard read it, with standard_conforming_strings off for the role (THREATS 48)', async () => {
