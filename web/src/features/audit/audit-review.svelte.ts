@@ -137,7 +137,13 @@ export class AuditReviewState {
 
   async loadActivity(): Promise<void> {
     const actor = this.filters.actor?.trim() ? `&actor=${encodeURIComponent(this.filters.actor.trim())}` : '';
-    this.activity = (await api<{ days: ActivityDay[] }>(`/api/audit/activity?days=30${actor}`)).days;
+    try {
+      this.activity = (await api<{ days: ActivityDay[] }>(`/api/audit/activity?days=30${actor}`)).days;
+    } catch (error) {
+      // A chart that failed must not keep showing the previous filter's counts.
+      this.activity = [];
+      this.error = error instanceof Error ? error.message : String(error);
+    }
   }
 }
 
