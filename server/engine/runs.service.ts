@@ -441,6 +441,7 @@ export class RunService {
       this.log.error({ err: error, runId: plan.id, dataSource: plan.source.id }, 'run failed on the data source');
     }
     const cancelled = answer.code === 'query_cancelled' || run.cancelReason === 'disconnect' || run.cancelReason === 'shutdown';
+    if (run.cancelReason === 'disconnect') this.log.info({ runId: plan.id }, 'run cancelled: the client went away');
     await this.audit
       .record(
         cancelled

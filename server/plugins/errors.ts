@@ -1,5 +1,5 @@
 // One error handler for the whole app: stable {error:{code,message}} bodies, 5xx details only in the log.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, errorBody } from '../lib/errors.js';
 
@@ -20,8 +20,22 @@ function clientErrorCode(error: FastifyError): string {
   return 'invalid_request';
 }
 
+/**
+ * The client closed the connection before the answer was complete (Cancel, a closed tab, an aborted
+ * fetch): an everyday event whatever error it caused on our side (a cancelled run, "Premature close" on
+ * a stream), and nobody is left to read an answer.
+ */
+function clientWentAway(request: FastifyRequest, reply: FastifyReply, error: FastifyError): boolean {
+  const socketGone = reply.raw.destroyed || request.raw.destroyed || request.raw.socket?.destroyed === true;
+  return socketGone && (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || !reply.raw.writableEnded);
+}
+
 export const errorsPlugin = fp(async function errors(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (clientWentAway(request, reply, error)) {
+      request.log.info({ reason: error.message, code: error.code }, 'client went away before the response was complete');
+      return reply.status(499).send(errorBody('client_closed_request', 'The client closed the connection.'));
+    }
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
       return reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));

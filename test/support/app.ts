@@ -1,5 +1,5 @@
 // Builds the real app on fresh test databases, for app.inject() tests.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
@@ -16,7 +16,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** `logger`: the app's pino settings (tests that read what the server logs pass a destination stream). */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<TestApp> {
   const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase()]);
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -31,7 +35,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const toolsDb = connectToolsDb(tools.appUrl);
   const dataSources = createDataSourceRegistry(config);
-  const app = await buildApp({ config, toolsDb, dataSources });
+  const app = await buildApp({ config, toolsDb, dataSources, logger: options.logger });
   await app.ready();
   return {
     app,
