@@ -46,6 +46,13 @@ export interface AppDeps {
   webRoot?: string;
 }
 
+/**
+ * The largest request body: 1 MiB. The biggest thing a client sends is a query's content, whose SQL is
+ * capped at MAX_SQL_LENGTH (100,000) characters: even with every character escaped (6 bytes in JSON) it
+ * fits, with room for the name, description, variables and chart. Larger bodies get 413 payload_too_large.
+ */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
 export const REDACTED_LOG_PATHS = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'];
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -56,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger ?? false,
     genReqId: () => randomUUID(),
     trustProxy: config.trustProxy,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -26,9 +26,12 @@ function clientErrorCode(error: FastifyError): string {
  * a stream), and nobody is left to read an answer.
  */
 function clientWentAway(request: FastifyRequest, reply: FastifyReply, error: FastifyError): boolean {
-  const socketGone = reply.raw.destroyed || request.raw.destroyed || request.raw.socket?.destroyed === true;
+  // Not request.raw.destroyed: a request whose body was read to its end is destroyed too.
+  const socketGone = reply.raw.destroyed || request.raw.socket?.destroyed === true;
   return socketGone && (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || !reply.raw.writableEnded);
 }
+
+const mebibytes = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(1))} MiB`;
 
 export const errorsPlugin = fp(async function errors(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -41,6 +44,12 @@ export const errorsPlugin = fp(async function errors(app: FastifyInstance) {
       return reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));
     }
     const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0;
+      return reply
+        .status(413)
+        .send(errorBody('payload_too_large', `The request body is larger than ${mebibytes(limit)}, the limit for a request.`));
+    }
     if (status >= 400 && status < 500) {
       return reply.status(status).send(errorBody(clientErrorCode(error), error.message));
     }
