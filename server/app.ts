@@ -91,8 +91,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
-  await app.register(healthRoutes, { toolsPool: deps.toolsDb.pool, dataSources: deps.dataSources });
   await app.register(enginePlugin);
+  await app.register(healthRoutes, {
+    toolsPool: deps.toolsDb.pool,
+    dataSources: deps.dataSources,
+    dataSourceService: app.dataSourceService,
+  });
   await app.register(queriesPlugin);
   const login = new LoginService({
     db: deps.toolsDb.db,
