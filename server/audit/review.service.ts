@@ -136,6 +136,22 @@ export class AuditReviewService {
     return this.deps.audit.verify({ full });
   }
 
+  /** run.started events without a closing event (their runs are not live): the lifecycle's promise, checked. */
+  async unclosedRuns(user: SessionUser) {
+    this.requireAdmin(user);
+    const { count, runs } = await this.deps.audit.unclosedRuns({ limit: 20 });
+    return {
+      count,
+      runs: runs.map((run) => ({
+        seq: run.seq,
+        runId: run.runId,
+        occurredAt: run.occurredAt.toISOString(),
+        actor: { id: run.actorUserId, email: run.actorEmail },
+        dataSource: run.dataSource,
+      })),
+    };
+  }
+
   async activity(user: SessionUser, days: number, actor?: string) {
     this.requireAdmin(user);
     const since = new Date(Date.now() - days * 86_400_000);
@@ -164,7 +180,7 @@ export async function queryRunHistory(
     seq: row.seq,
     occurredAt: row.occurred_at.toISOString(),
     actor: { id: row.actor_user_id, email: row.actor_email },
-    outcome: row.action === 'run.finished' ? 'ok' : row.action === 'run.failed' ? 'error' : 'cancelled',
+    outcome: row.action === 'run.finished' ? 'ok' : row.action === 'run.cancelled' ? 'cancelled' : 'error',
     version: row.query_version,
     rowCount: row.row_count,
     durationMs: row.duration_ms,

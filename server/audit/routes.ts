@@ -144,6 +144,31 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
     },
   );
 
+  app.get(
+    '/api/audit/unclosed-runs',
+    {
+      ...admin,
+      schema: {
+        summary: 'run.started events without a finished, failed, cancelled or abandoned event (runs not live now)',
+        response: {
+          200: Type.Object({
+            count: Type.Integer(),
+            runs: Type.Array(
+              Type.Object({
+                seq: Type.String(),
+                runId: Type.String(),
+                occurredAt: Type.String(),
+                actor: Type.Object({ id: Nullable(Type.String()), email: Nullable(Type.String()) }),
+                dataSource: Nullable(Type.String()),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => review.unclosedRuns(currentUser(request)),
+  );
+
   // Not admin-only: whoever may read the saved query sees how its runs went (the queries service decides).
   app.get(
     '/api/queries/:id/runs',
