@@ -68,6 +68,11 @@ export interface ActivityDay {
   runs: number;
 }
 
+export interface UnclosedRuns {
+  count: number;
+  runs: Array<{ seq: string; runId: string; occurredAt: string; actor: { id: string | null; email: string | null } }>;
+}
+
 export class AuditReviewState {
   filters = $state<AuditFilters>(filtersFromSearch(window.location.search));
   events = $state.raw<AuditListItem[]>([]);
@@ -78,6 +83,7 @@ export class AuditReviewState {
   integrity = $state<Integrity | undefined>();
   verifying = $state(false);
   activity = $state.raw<ActivityDay[]>([]);
+  unclosed = $state.raw<UnclosedRuns | undefined>();
 
   csvUrl = $derived(`/api/audit.csv?${apiSearch(this.filters)}`);
 
@@ -86,6 +92,11 @@ export class AuditReviewState {
     window.history.replaceState(window.history.state, '', `${window.location.pathname}${search ? `?${search}` : ''}`);
     await this.load(undefined);
     void this.loadActivity();
+    void this.loadUnclosed();
+  }
+
+  async loadUnclosed(): Promise<void> {
+    this.unclosed = await api<UnclosedRuns>('/api/audit/unclosed-runs').catch(() => undefined);
   }
 
   async loadMore(): Promise<void> {
