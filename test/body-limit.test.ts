@@ -52,7 +52,7 @@ function withoutLength(headers: http.IncomingHttpHeaders): http.OutgoingHttpHead
  * and the answer back, and cuts the client's connection when the upstream connection fails (a load
  * balancer answers 502 or resets; either way the client never sees Porthole's answer).
  */
-function startProxy(upstream: string, tls: { key: Buffer; cert: Buffer }): Promise<https.Server> {
+function startProxy(upstream: string, tls: { key: Buffer; cert: Buffer }, chunked: boolean): Promise<https.Server> {
   const target = new URL(upstream);
   const server = https.createServer(tls, (req, res) => {
     const forwarded = http.request(
@@ -61,7 +61,7 @@ function startProxy(upstream: string, tls: { key: Buffer; cert: Buffer }): Promi
         port: target.port,
         method: req.method,
         path: req.url,
-        headers: { ...req.headers, 'x-forwarded-proto': 'https' },
+        headers: { ...(chunked ? withoutLength(req.headers) : req.headers), 'x-forwarded-proto': 'https' },
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -105,21 +105,30 @@ function send(
 describe('the request body limit', () => {
   let t: TestServer;
   let editor: SignedIn;
-  let proxy: https.Server;
+  const proxies: Record<string, https.Server> = {};
   let tls: Awaited<ReturnType<typeof selfSignedCertificate>>;
   beforeAll(async () => {
     t = await startTestServer();
     editor = await signIn(t, 'editor');
     tls = await selfSignedCertificate();
-    proxy = await startProxy(t.origin, tls);
+    proxies.length = await startProxy(t.origin, tls, false);
+    proxies.chunked = await startProxy(t.origin, tls, true);
   });
   afterAll(async () => {
-    await new Promise((resolve) => proxy?.close(resolve));
+    for (const proxy of Object.values(proxies)) await new Promise((resolve) => proxy.close(resolve));
     await tls?.cleanup();
     await t?.close();
   });
 
-  const proxyOrigin = () => `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const VIA = {
+    directly: undefined,
+    'through a TLS-terminating proxy': 'length',
+    'through a TLS-terminating proxy that forwards it chunked': 'chunked',
+  } as const;
+  const originFor = (via: keyof typeof VIA) => {
+    const proxy = VIA[via] && proxies[VIA[via]];
+    return proxy ? `https://127.0.0.1:${(proxy.address() as AddressInfo).port}` : t.origin;
+  };
   const sqlBody = (bytes: number) => Buffer.from(JSON.stringify({ dataSource: 'main', sql: `select '${'x'.repeat(bytes)}'` }));
 
   it('is coherent with the SQL cap: the largest query content allowed, even fully escaped, fits in the body limit', () => {
@@ -129,9 +138,9 @@ describe('the request body limit', () => {
     expect(text * 6 + LIMITS.chartBytes).toBeLessThan(BODY_LIMIT_BYTES);
   });
 
-  for (const via of ['directly', 'through a TLS-terminating proxy'] as const) {
+  for (const via of Object.keys(VIA) as Array<keyof typeof VIA>) {
     it.each([5_000_000, 64_000_000])(`answers a %d-byte body with a clean 413 {error:{code}}, ${via}`, async (size) => {
-      const origin = via === 'directly' ? t.origin : proxyOrigin();
+      const origin = originFor(via);
       const answer = await send(`${origin}/api/runs`, { ...jsonHeaders(editor, t), origin: t.origin }, sqlBody(size), tls.cert);
       expect(answer).toMatchObject({ status: 413 });
       const { error } = JSON.parse((answer as { body: string }).body) as { error: { code: string; message: string } };
@@ -140,7 +149,7 @@ describe('the request body limit', () => {
     });
 
     it(`answers SQL over the cap but under the body limit with 413 sql_too_large, ${via}`, async () => {
-      const origin = via === 'directly' ? t.origin : proxyOrigin();
+      const origin = originFor(via);
       const answer = await send(
         `${origin}/api/runs`,
         { ...jsonHeaders(editor, t), origin: t.origin },
