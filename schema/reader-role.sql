@@ -141,4 +141,51 @@ begin
 end
 $reader$;
 
+-- == Functions that write outside the run's transaction (issue 21, THREATS.md 47) ==========================
+-- pg_logical_emit_message writes a WAL record that survives ROLLBACK, even in a READ ONLY transaction and
+-- with no privilege check (a gigabyte per call can fill the primary's WAL disk, and the messages reach
+-- logical-decoding consumers); txid_current / pg_current_xact_id take a transaction id (xid consumption,
+-- WAL at rollback). EXECUTE is revoked from PUBLIC in this database and granted back to the login roles
+-- that use it (its owner, owners of its schemas or tables, roles granted CONNECT explicitly) except
+-- Porthole's readers (roles with default_transaction_read_only = on). Porthole's guard refuses them by
+-- name and through the catalog; its self-check warns while the reader can still call them.
+do $porthole_wal$
+declare
+  reader text := current_setting('porthole.reader_role');
+  fn regprocedure;
+  other_role text;
+begin
+  for fn in
+    select p.oid::regprocedure from pg_proc p
+    where p.pronamespace = 'pg_catalog'::regnamespace
+      and p.proname in ('pg_logical_emit_message', 'txid_current', 'pg_current_xact_id')
+  loop
+    begin
+      for other_role in
+        select r.rolname from pg_roles r
+        where r.rolcanlogin and r.rolname <> reader and r.rolname !~ '^pg_'
+          and not exists (select from pg_db_role_setting s
+                          where s.setrole = r.oid and 'default_transaction_read_only=on' = any(s.setconfig))
+          and (r.oid = (select datdba from pg_database where datname = current_database())
+               or exists (select from pg_namespace n where n.nspowner = r.oid and n.nspname !~ '^pg_' and n.nspname <> 'information_schema')
+               or exists (select from pg_class c where c.relowner = r.oid and c.relnamespace <> 'pg_catalog'::regnamespace)
+               or exists (select from pg_database d, aclexplode(d.datacl) a
+                          where d.datname = current_database() and a.grantee = r.oid and a.privilege_type = 'CONNECT'))
+      loop
+        execute format('grant execute on function %s to %I', fn, other_role);
+      end loop;
+      execute format('revoke execute on function %s from public', fn);
+      execute format('revoke execute on function %s from %I', fn, reader);
+    exception when insufficient_privilege then
+      null; -- reported below
+    end;
+  end loop;
+  if exists (select from pg_proc where pronamespace = 'pg_catalog'::regnamespace and proname = 'pg_logical_emit_message'
+             and has_function_privilege(reader, oid, 'EXECUTE')) then
+    raise notice 'pg_logical_emit_message and txid_current stay callable by % (changing that needs a superuser)', reader;
+  end if;
+end
+$porthole_wal$;
+-- == end of the block for functions that write outside the run's transaction ===============================
+
 select set_config('porthole.reader_password', '', false);

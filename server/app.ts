@@ -12,11 +12,13 @@ import { AuditLog } from './audit/service.js';
 import { LoginService } from './auth/login.service.js';
 import { OidcClient } from './auth/oidc-client.js';
 import { perimeterPlugin } from './auth/perimeter.js';
+import { authRateLimitPlugin } from './auth/rate-limit.js';
 import { authRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
 import type { ToolsDb } from './db/tools-db.js';
 import { healthRoutes } from './health/routes.js';
+import { auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
@@ -79,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
   await app.register(metricsPlugin, {
+    token: config.metricsToken,
     pools: () => ({
       tools: deps.toolsDb.pool,
       ...Object.fromEntries(deps.dataSources.list().map((source) => [`source:${source.id}`, source.pool])),
@@ -88,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     openapi: { info: { title: 'Porthole API', version: '0.1.0' }, servers: [{ url: config.publicUrl }] },
   });
 
+  // Before any route, so every /auth/* route registered later gets the limit.
+  await app.register(authRateLimitPlugin, { perMinute: config.authRateLimitPerMinute });
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
@@ -96,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     toolsPool: deps.toolsDb.pool,
     dataSources: deps.dataSources,
     dataSourceService: app.dataSourceService,
+    auditLogRisks: () => auditLogRewriteRisks(deps.toolsDb.db),
+    production: config.nodeEnv === 'production',
   });
   await app.register(queriesPlugin);
   const login = new LoginService({

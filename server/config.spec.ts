@@ -120,3 +120,27 @@ describe('SESSION_SECRET (THREATS.md 29)', () => {
     expect(isWeakSecret('q8J-2nV_xR4tLm9Wc7Yp1Kd6Hs3Gf0Bz')).toBeUndefined();
   });
 });
+
+describe('METRICS_TOKEN (THREATS.md 52)', () => {
+  it('is optional: unset, metrics are off', () => {
+    expect(problemsOf(PRODUCTION)).toEqual([]);
+    expect(loadConfig(PRODUCTION).metricsToken).toBeUndefined();
+  });
+
+  it.each([
+    ['short', 'metrics123', /at least 32/],
+    ['repeated', 'ab'.repeat(20), /repeated/],
+    ['placeholder', 'changeme-metrics-token-0123456789abcdef', /placeholder/],
+    ['low in entropy', 'mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmtttttttttttttttt', /entropy/],
+  ])('refuses a %s token', (_label, token, why) => {
+    const problems = problemsOf({ ...PRODUCTION, METRICS_TOKEN: token });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^METRICS_TOKEN is refused/);
+    expect(problems[0]).toMatch(why);
+  });
+
+  it('keeps a strong token', () => {
+    const token = 'Vb7Qe2Lk9Xw4Tz1Nc8Rm5Hy3Ja6Pd0Gs';
+    expect(loadConfig({ ...PRODUCTION, METRICS_TOKEN: token }).metricsToken).toBe(token);
+  });
+});

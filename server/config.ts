@@ -1,5 +1,6 @@
 // Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
 // sees the whole list at once instead of fixing one variable per restart.
+import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
 export type Role = 'viewer' | 'editor' | 'admin';
@@ -24,17 +25,24 @@ export interface Config {
   dataDir: string;
   /** How many notifications the demo main database is seeded with on its first start. */
   demoNotifications: number;
+  /** Database URLs carry the TLS settings of `databaseCaFile` already (see server/db/tls.ts). */
   toolsDatabaseUrl?: string;
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
   dataSourcesFile?: string;
+  /** CA bundle for verify-full TLS to every database (DATABASE_CA_FILE or PGSSLROOTCERT). */
+  databaseCaFile?: string;
   sessionSecret?: string;
+  /** Bearer token that /metrics requires; unset: /metrics answers 404. */
+  metricsToken?: string;
   oidc?: OidcConfig;
   oidcScopes: string;
   oidcGroupsClaim: string;
   roles: { adminEmails: string[]; adminGroups: string[]; viewerGroups: string[]; defaultRole: Role };
   engine: { queryTimeoutMs: number; maxRows: number; maxCsvRows: number };
   session: { idleMinutes: number; maxHours: number };
+  /** Requests per minute one client address may make to /auth/* (THREATS.md 52). */
+  authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
   logLevel: string;
@@ -198,12 +206,24 @@ export function loadConfig(env: Env = process.env): Config {
   if (!demo)
     r.require('MAIN_DATABASE_URL', mainDatabaseUrl, 'when TOOLS_DATABASE_URL is set (demo data exists only in demo mode)');
 
+  const databaseCaFile = r.string('DATABASE_CA_FILE') ?? r.string('PGSSLROOTCERT');
+  const caProblem = databaseCaFile === undefined ? undefined : caBundleProblem(databaseCaFile);
+  if (caProblem) r.problems.push(`DATABASE_CA_FILE (or PGSSLROOTCERT) ${databaseCaFile} ${caProblem}`);
+  const tls = (url: string | undefined) => (url === undefined ? undefined : withDatabaseTls(url, databaseCaFile));
+
   const sessionSecret = r.string('SESSION_SECRET');
   if (sessionSecret !== undefined) {
     const weakness = isWeakSecret(sessionSecret);
     if (weakness) r.problems.push(`SESSION_SECRET is refused: ${weakness}`);
   } else if (!demo || production) {
     r.problems.push('SESSION_SECRET is required (at least 32 characters of real entropy, e.g. `openssl rand -base64 48`)');
+  }
+
+  // Optional; when set it guards /metrics, so it is held to the same bar as SESSION_SECRET.
+  const metricsToken = r.string('METRICS_TOKEN');
+  if (metricsToken !== undefined) {
+    const weakness = isWeakSecret(metricsToken);
+    if (weakness) r.problems.push(`METRICS_TOKEN is refused: ${weakness}`);
   }
 
   const oidcScopes = r.string('OIDC_SCOPES') ?? 'openid email profile';
@@ -222,11 +242,13 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     dataDir: r.string('PORTHOLE_DATA_DIR') ?? '.porthole',
     demoNotifications: r.integer('DEMO_NOTIFICATIONS', 500_000, 1_000, 50_000_000),
-    toolsDatabaseUrl,
-    toolsMigrationUrl: r.url('TOOLS_MIGRATION_URL', POSTGRES),
-    mainDatabaseUrl,
+    toolsDatabaseUrl: tls(toolsDatabaseUrl),
+    toolsMigrationUrl: tls(r.url('TOOLS_MIGRATION_URL', POSTGRES)),
+    mainDatabaseUrl: tls(mainDatabaseUrl),
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
+    databaseCaFile,
     sessionSecret,
+    metricsToken,
     oidc,
     oidcScopes,
     oidcGroupsClaim,
@@ -245,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleMinutes: r.integer('SESSION_IDLE_MINUTES', 120, 5, 7 * 24 * 60),
       maxHours: r.integer('SESSION_MAX_HOURS', 12, 1, 30 * 24),
     },
+    authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

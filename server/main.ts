@@ -1,11 +1,13 @@
 // The entry point: read the config, start the demo's embedded services when no database is configured,
 // migrate, listen, and shut everything down cleanly on SIGINT/SIGTERM.
 import { buildApp } from './app.js';
+import { AUDIT_LOG_FIX, auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { readDataSourcesFile } from './data-sources/config-file.js';
 import { createDataSourceRegistry, type DataSource } from './data-sources/registry.js';
 import type { DataSourceService } from './data-sources/service.js';
 import { migrateToolsDb } from './db/migrate.js';
+import { describeDatabaseConnectionError } from './db/tls.js';
 import { connectToolsDb } from './db/tools-db.js';
 import { PORTHOLE_VERSION } from './lib/paths.js';
 import { portIsFree } from './lib/ports.js';
@@ -87,14 +89,22 @@ async function main(): Promise<void> {
   const migration = await migrateToolsDb({
     toolsDatabaseUrl: config.toolsDatabaseUrl!,
     toolsMigrationUrl: config.toolsMigrationUrl,
+  }).catch((error: unknown) => {
+    // A certificate that fails verification is an operator's fix: say which check failed, without a stack.
+    const explained = describeDatabaseConnectionError(error, config.toolsMigrationUrl ?? config.toolsDatabaseUrl!);
+    throw explained.startsWith('TLS:') ? new StartupRefusal(`the tools database: ${explained}`) : error;
   });
   if (migration.applied.length) say(`migrations applied: ${migration.applied.join(', ')}`);
-  if (!config.toolsMigrationUrl) {
-    say('warning: TOOLS_MIGRATION_URL is not set, so the serving role owns the audit table and could disable its triggers');
-  }
 
   const toolsDb = connectToolsDb(config.toolsDatabaseUrl!);
   cleanups.push(() => toolsDb.close());
+  const auditRisks = await auditLogRewriteRisks(toolsDb.db);
+  if (auditRisks.length && config.nodeEnv === 'production') {
+    throw new StartupRefusal(
+      `the audit log could be rewritten by the server:\n  - ${auditRisks.join('\n  - ')}\n${AUDIT_LOG_FIX}`,
+    );
+  }
+  for (const risk of auditRisks) say(`warning: ${risk}, so the audit log is not tamper-proof (refused when NODE_ENV=production)`);
   const dataSources = createDataSourceRegistry(config);
   cleanups.push(() => dataSources.close());
 

@@ -8,10 +8,12 @@ import { AppError } from '../server/lib/errors.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { signIn } from './support/auth.js';
 
+const METRICS_TOKEN = 'test-metrics-4f1d9b2c7a8e6035d1c4b7a9e2f0c6d8';
+
 describe('server skeleton', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ METRICS_TOKEN });
   });
   afterAll(() => t.close());
 
@@ -24,7 +26,7 @@ describe('server skeleton', () => {
   it('answers /readyz when the tools DB and the main source answer', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+    expect(res.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok', audit_log: 'append-only' } });
   });
 
   it('answers 503 on /readyz when a source is unreachable', async () => {
@@ -38,7 +40,10 @@ describe('server skeleton', () => {
     try {
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ status: 'not_ready', checks: { tools: 'ok', 'source:main': 'unreachable' } });
+      expect(res.json()).toEqual({
+        status: 'not_ready',
+        checks: { tools: 'ok', 'source:main': 'unreachable', audit_log: 'append-only' },
+      });
     } finally {
       await app.close();
       await toolsDb.close();
@@ -46,9 +51,9 @@ describe('server skeleton', () => {
     }
   });
 
-  it('exposes Prometheus metrics with HTTP histograms and pool gauges', async () => {
+  it('exposes Prometheus metrics with HTTP histograms and pool gauges to the bearer of METRICS_TOKEN', async () => {
     await t.app.inject({ method: 'GET', url: '/healthz' });
-    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(res.body).toMatch(
@@ -57,6 +62,47 @@ describe('server skeleton', () => {
     expect(res.body).toMatch(/porthole_db_pool_connections\{pool="tools",state="total"\} \d+/);
     expect(res.body).toMatch(/porthole_db_pool_connections\{pool="source:main",state="idle"\} \d+/);
     expect(res.body).toMatch(/process_resident_memory_bytes/);
+  });
+
+  it('answers 404 on /metrics when no METRICS_TOKEN is set (metrics off)', async () => {
+    const toolsDb = connectToolsDb(t.tools.appUrl, { max: 1 });
+    const app = await buildApp({
+      config: { ...t.config, metricsToken: undefined },
+      toolsDb,
+      dataSources: new DataSourceRegistry([]),
+    });
+    try {
+      for (const headers of [{}, { authorization: `Bearer ${METRICS_TOKEN}` }, { authorization: 'Bearer undefined' }]) {
+        const res = await app.inject({ method: 'GET', url: '/metrics', headers });
+        expect({ headers, status: res.statusCode, code: res.json().error.code }).toEqual({
+          headers,
+          status: 404,
+          code: 'not_found',
+        });
+      }
+    } finally {
+      await app.close();
+      await toolsDb.close();
+    }
+  });
+
+  it('refuses /metrics without the token, with a wrong one, or another scheme (THREATS.md 52)', async () => {
+    const signedIn = await signIn(t, 'admin'); // a session is not the token
+    const refused: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer' },
+      { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}` },
+      { authorization: `Bearer ${METRICS_TOKEN}x` },
+      { authorization: `Basic ${Buffer.from(`metrics:${METRICS_TOKEN}`).toString('base64')}` },
+      { authorization: METRICS_TOKEN },
+      { cookie: signedIn.cookie },
+    ];
+    for (const headers of refused) {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics', headers });
+      expect({ headers, status: res.statusCode }).toEqual({ headers, status: 401 });
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+      expect(res.body).not.toMatch(/porthole_|process_/);
+    }
   });
 
   it('sends a strict CSP and other security headers', async () => {

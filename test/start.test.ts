@@ -52,7 +52,7 @@ describe('npm start (demo mode)', () => {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 150_000, proc);
       await waitForOutput(proc, /ready in /);
       const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
-      expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+      expect(ready).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok', audit_log: 'append-only' } });
       expect(postgresProcessesUsing(workDir).length).toBeGreaterThan(0);
       await whileRunning?.();
     } finally {
@@ -67,6 +67,8 @@ describe('npm start (demo mode)', () => {
     const { output } = await bootAndStop(await freePortPair());
     expect(output).toMatch(/First start: setting up databases and demo data/);
     expect(output).toMatch(/Generating demo data: 20,000 notifications/);
+    // A newcomer's terminal: no runtime or library warnings (Node 24 is the supported runtime).
+    expect(output).not.toMatch(/WARNING|Unsupported runtime|ExperimentalWarning|DeprecationWarning/i);
     expect(output).toMatch(/SIGINT: shutting down[\s\S]*stopped/);
     expect(postgresProcessesUsing(workDir)).toEqual([]);
     expect((await readdir(path.join(workDir, '.porthole'))).sort()).toEqual(['pg', 'secrets.json', 'state.json']);

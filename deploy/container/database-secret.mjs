@@ -2,7 +2,8 @@
 // rds.DatabaseSecret keep: username, password, host, port, dbname). Shared by start.mjs and
 // setup-tools-database.mjs.
 
-/** pg's sslmode values: RDS certificates come from Amazon's own CA, which Node does not trust. */
+/** pg's sslmode values. RDS certificates come from Amazon's own CA, which Node does not trust by itself:
+ * the image carries Amazon's RDS CA bundle and DATABASE_CA_FILE names it, so verify-full is the default. */
 const SSL_MODES = ['disable', 'no-verify', 'require', 'verify-ca', 'verify-full'];
 
 /** The document's fields; `defaults` fills gaps (the master user's document may name no database). */
@@ -20,7 +21,7 @@ export function parseDatabaseSecret(document, defaults = {}) {
   return secret;
 }
 
-export function databaseUrlFromSecret(document, sslMode = 'no-verify') {
+export function databaseUrlFromSecret(document, sslMode = 'verify-full', caFile = process.env.DATABASE_CA_FILE) {
   if (!SSL_MODES.includes(sslMode)) throw new Error(`TOOLS_DATABASE_SSLMODE must be one of ${SSL_MODES.join(', ')}`);
   const secret = parseDatabaseSecret(document);
   const url = new URL('postgres://placeholder');
@@ -30,5 +31,6 @@ export function databaseUrlFromSecret(document, sslMode = 'no-verify') {
   url.port = String(secret.port);
   url.pathname = `/${encodeURIComponent(secret.dbname)}`;
   url.searchParams.set('sslmode', sslMode);
+  if (caFile && sslMode.startsWith('verify')) url.searchParams.set('sslrootcert', caFile);
   return url.toString();
 }

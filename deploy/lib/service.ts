@@ -14,6 +14,12 @@ import type { Network } from './network.js';
 import type { PortholeSettings } from './settings.js';
 import type { ToolsDatabase } from './tools-database.js';
 
+/** The image's copy of Amazon's RDS CA bundle (Dockerfile) and verify-full for every database connection. */
+export const DATABASE_TLS_ENVIRONMENT = {
+  TOOLS_DATABASE_SSLMODE: 'verify-full',
+  DATABASE_CA_FILE: '/app/certs/rds-ca-bundle.pem',
+} as const;
+
 export const CONTAINER_PORT = 3000;
 /** The image's own check (deploy/container/healthcheck.mjs): slim images have no curl. */
 const HEALTH_CHECK_COMMAND = ['CMD', 'node', '/app/healthcheck.mjs'];
@@ -130,8 +136,9 @@ export class PortholeService extends Construct {
       OIDC_CLIENT_ID: settings.oidcClientId,
       // X-Forwarded-* is believed only from the load balancer, which lives in this VPC.
       TRUST_PROXY: network.vpcCidr,
-      // RDS certificates come from Amazon's CA, which Node does not ship; traffic stays in the VPC.
-      TOOLS_DATABASE_SSLMODE: 'no-verify',
+      // Every database connection verifies the server's certificate and host name against Amazon's RDS
+      // CA bundle, which the image carries (Dockerfile); a URL naming its own sslmode keeps it.
+      ...DATABASE_TLS_ENVIRONMENT,
       LOG_LEVEL: 'info',
       ...signInEnvironment(settings.signIn),
       ...(settings.egressProxy
@@ -195,7 +202,7 @@ export class PortholeService extends Construct {
       readonlyRootFilesystem: true,
       user: '10001:10001',
       command: ['node', '/app/setup-tools-database.mjs'],
-      environment: { TOOLS_DATABASE_SSLMODE: 'no-verify' },
+      environment: DATABASE_TLS_ENVIRONMENT,
       secrets: {
         TOOLS_ADMIN_SECRET: ecs.Secret.fromSecretsManager(toolsDatabase.adminSecret),
         TOOLS_MIGRATION_SECRET: ecs.Secret.fromSecretsManager(toolsDatabase.ownerSecret),

@@ -64,6 +64,8 @@ export class ToolsDatabase extends Construct {
       vpcSubnets: network.dataSubnets,
       securityGroups: [this.securityGroup],
       publiclyAccessible: false,
+      // The server certificate's CA must be in the image's RDS CA bundle (verify-full, Dockerfile).
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
       port: 5432,
       databaseName: TOOLS_DATABASE_NAME,
       credentials: rds.Credentials.fromGeneratedSecret(ADMIN_USER, {

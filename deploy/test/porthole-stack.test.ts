@@ -187,6 +187,20 @@ describe('service', () => {
     });
   });
 
+  it('verifies every database certificate (verify-full with the RDS CA bundle the image carries), also in the setup task', () => {
+    for (const family of ['porthole', 'porthole-setup']) {
+      const found = resourcesOfType(synth.resources, 'AWS::ECS::TaskDefinition').find(([, r]) => props(r).Family === family);
+      expect(found, family).toBeDefined();
+      const container = (props(found![1]).ContainerDefinitions as ContainerDefinition[])[0]!;
+      const environment = Object.fromEntries((container.Environment ?? []).map((e) => [e.Name, e.Value]));
+      expect(environment, family).toMatchObject({
+        TOOLS_DATABASE_SSLMODE: 'verify-full',
+        DATABASE_CA_FILE: '/app/certs/rds-ca-bundle.pem',
+      });
+    }
+    expect(JSON.stringify(synth.resources)).not.toMatch(/no-verify/);
+  });
+
   it('gives the service no AWS permissions and lets each execution role read only its own secrets', () => {
     const { properties: service } = taskDefinition('porthole');
     const { properties: setup } = taskDefinition('porthole-setup');
@@ -311,6 +325,7 @@ describe('tools database', () => {
       DeletionProtection: true,
       Port: '5432',
       EnableCloudwatchLogsExports: ['postgresql'],
+      CACertificateIdentifier: 'rds-ca-rsa2048-g1', // in the image's bundle: verify-full succeeds
     });
     expect(props(instance).KmsKeyId).toBeDefined();
     const [, subnetGroup] = one('AWS::RDS::DBSubnetGroup');

@@ -55,6 +55,7 @@ function toItem(row: ListRow): AuditListItem {
 }
 
 const CSV_HEADER = [...LIST_COLUMNS, 'sql'];
+const FORMULA_SAFE = { neutraliseFormulas: true } as const;
 
 export class AuditReviewService {
   constructor(private readonly deps: { db: Kysely<Database>; audit: AuditLog }) {}
@@ -119,11 +120,13 @@ export class AuditReviewService {
     });
     const db = this.deps.db;
     async function* lines() {
-      yield csvLine(CSV_HEADER);
+      // Formulas are neutralised: actors control SQL, emails and error codes, and an admin opens this in
+      // a spreadsheet (THREATS.md 51). Results CSV (engine) stays byte-faithful instead.
+      yield csvLine(CSV_HEADER, FORMULA_SAFE);
       let beforeSeq = filter.beforeSeq;
       for (;;) {
         const rows = await listEvents(db, { ...filter, beforeSeq }, CSV_BATCH, { fullSql: true });
-        yield rows.map((row) => csvLine([...LIST_COLUMNS.map((column) => row[column]), row.sql_preview])).join('');
+        yield rows.map((row) => csvLine([...LIST_COLUMNS.map((column) => row[column]), row.sql_preview], FORMULA_SAFE)).join('');
         if (rows.length < CSV_BATCH) return;
         beforeSeq = rows.at(-1)!.seq;
       }

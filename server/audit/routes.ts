@@ -179,7 +179,12 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
     async (request) => {
       const { id } = request.params as { id: string };
       const user = currentUser(request);
-      return queryRunHistory(app.toolsDb, () => app.queries.get(user, id), id, (request.query as { cursor?: string }).cursor);
+      return queryRunHistory(
+        app.toolsDb,
+        () => app.queries.get(user, id, request.ip),
+        id,
+        (request.query as { cursor?: string }).cursor,
+      );
     },
   );
 

@@ -8,10 +8,21 @@ import type { PendingLogin } from '../plugins/session.js';
 import type { SessionUser } from './guards.js';
 import type { OidcClient } from './oidc-client.js';
 import { groupsFromClaim, roleFor } from './roles.js';
+import { countPendingLogins } from './session.repository.js';
 import { findUserByIdentity, upsertUser } from './users.repository.js';
 
-/** A pending login older than this is refused: the user took too long at the provider or it was replayed. */
+/**
+ * A pending login older than this is refused: the user took too long at the provider or it was replayed.
+ * Its session row expires at the same time (session-store.ts).
+ */
 export const PENDING_LOGIN_TTL_MS = 15 * 60_000;
+/**
+ * Sign-ins in progress (anonymous session rows) at most, across all tasks. Each is cheap and expires in
+ * 15 minutes, and the per-address rate limit bounds each address; this bounds them all (THREATS.md 52).
+ */
+export const MAX_PENDING_LOGINS = 10_000;
+/** Text from the provider or a library shown on the failure page is cut here; nothing of it is stored. */
+const SHOWN_DETAIL_MAX = 200;
 
 export type LoginFailureReason =
   | 'no_pending_login'
@@ -20,16 +31,26 @@ export type LoginFailureReason =
   | 'provider_error'
   | 'token_rejected'
   | 'provider_unreachable'
-  | 'missing_subject';
+  | 'missing_subject'
+  | 'too_many_pending_logins';
 
 export class LoginFailure extends Error {
   constructor(
     readonly reason: LoginFailureReason,
     message: string,
     readonly statusCode = 400,
+    /** The provider's `error` parameter when it is a plain OAuth error code (the only provider text kept). */
+    readonly providerCode?: string,
   ) {
     super(message);
   }
+}
+
+const cut = (text: string) => (text.length > SHOWN_DETAIL_MAX ? `${text.slice(0, SHOWN_DETAIL_MAX)}…` : text);
+
+/** OAuth error codes are short ASCII words (RFC 6749 4.1.2.1); anything else is recorded as "other". */
+function oauthErrorCode(value: string): string {
+  return /^[a-z0-9_.-]{1,40}$/i.test(value) ? value : 'other';
 }
 
 export interface CompletedLogin {
@@ -46,11 +67,18 @@ export class LoginService {
   constructor(private readonly deps: { db: Kysely<Database>; audit: AuditLog; oidc: OidcClient; config: Config }) {}
 
   async begin(returnTo: string): Promise<{ authorizationUrl: string; pending: PendingLogin }> {
+    if ((await countPendingLogins(this.deps.db)) >= MAX_PENDING_LOGINS) {
+      throw new LoginFailure(
+        'too_many_pending_logins',
+        'Too many sign-ins are in progress right now. Try again in a few minutes.',
+        503,
+      );
+    }
     try {
       const { authorizationUrl, pending } = await this.deps.oidc.startLogin();
       return { authorizationUrl, pending: { ...pending, returnTo, startedAt: Date.now() } };
     } catch (error) {
-      throw new LoginFailure('provider_unreachable', `The identity provider could not be reached (${String(error)}).`, 502);
+      throw new LoginFailure('provider_unreachable', `The identity provider could not be reached (${cut(String(error))}).`, 502);
     }
   }
 
@@ -64,7 +92,9 @@ export class LoginService {
       const description = callbackUrl.searchParams.get('error_description');
       throw new LoginFailure(
         'provider_error',
-        `The identity provider refused the sign-in: ${providerError}${description ? ` (${description})` : ''}.`,
+        `The identity provider refused the sign-in: ${cut(providerError)}${description ? ` (${cut(description)})` : ''}.`,
+        400,
+        oauthErrorCode(providerError),
       );
     }
     if (callbackUrl.searchParams.get('state') !== pending.state) {
@@ -78,7 +108,7 @@ export class LoginService {
     } catch (error) {
       throw new LoginFailure(
         'token_rejected',
-        `The identity provider's answer was rejected: ${error instanceof Error ? error.message : String(error)}`,
+        `The identity provider's answer was rejected: ${cut(error instanceof Error ? error.message : String(error))}`,
       );
     }
     const { claims } = verified;
@@ -118,13 +148,20 @@ export class LoginService {
     return { user: sessionUser, idToken: verified.idToken, returnTo: pending.returnTo };
   }
 
+  /**
+   * Anyone on the network can fail a sign-in, so what is stored is small and fixed in size: the reason
+   * code, the provider's error code (when it is one) and the address. The message, which may carry the
+   * provider's or a library's text, is shown to the user and logged, never stored. Refusals for too many
+   * sign-ins in progress are not recorded: they happen under a flood, and recording them would be the flood.
+   */
   async recordFailure(failure: LoginFailure, clientIp: string): Promise<void> {
+    if (failure.reason === 'too_many_pending_logins') return;
     await this.deps.audit.record({
       action: 'auth.login_failed',
       outcome: 'denied',
       errorCode: failure.reason,
       clientIp,
-      details: { reason: failure.reason, message: failure.message.slice(0, 500) },
+      details: { reason: failure.reason, ...(failure.providerCode ? { providerError: failure.providerCode } : {}) },
     });
   }
 

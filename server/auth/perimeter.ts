@@ -12,6 +12,20 @@ import { AppError } from '../lib/errors.js';
  */
 export const PUBLIC_API_ROUTES: ReadonlySet<string> = new Set<string>([]);
 
+/**
+ * Routes outside /api, all reachable without a session. Reviewed list: adding one needs a reason here,
+ * and test/auth/perimeter.test.ts fails on any route that is on neither list (static files of the built
+ * web app aside).
+ */
+export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
+  '/healthz': 'the load balancer and the container health check; answers {status} only',
+  '/readyz': 'readiness for the orchestrator; names the checks, no data',
+  '/metrics': 'Prometheus; needs Authorization: Bearer METRICS_TOKEN, 404 when unset (plugins/metrics.ts)',
+  '/auth/login': 'starts the sign-in; rate-limited per address, pending logins capped and expiring',
+  '/auth/callback': "the provider's redirect; rate-limited per address, failures stored as codes only",
+  '/auth/logout': 'POST signs out (same-origin JSON only); GET answers 405; rate-limited per address',
+};
+
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function isApiPath(path: string): boolean {

@@ -19,6 +19,8 @@ export async function authRoutes(app: FastifyInstance, opts: { login: LoginServi
   const { login, publicUrl } = opts;
 
   async function fail(request: FastifyRequest, reply: FastifyReply, failure: LoginFailure) {
+    // The log keeps the (already cut) message for operators; the audit row keeps only codes.
+    request.log.info({ reason: failure.reason, detail: failure.message }, 'sign-in failed');
     await login.recordFailure(failure, request.ip);
     // No session survives a failed sign-in (THREATS.md 31).
     await request.session.destroy();
@@ -59,7 +61,8 @@ export async function authRoutes(app: FastifyInstance, opts: { login: LoginServi
       request.session.set('createdAt', Date.now());
       request.session.set('user', completed.user);
       request.session.set('idToken', completed.idToken);
-      return reply.header('cache-control', 'no-store').redirect(completed.returnTo, 303);
+      // Checked again on the way out: the stored value is ours, but the redirect is where it matters.
+      return reply.header('cache-control', 'no-store').redirect(safeReturnTo(completed.returnTo, publicUrl), 303);
     } catch (error) {
       if (error instanceof LoginFailure) return fail(request, reply, error);
       throw error;

@@ -1,8 +1,11 @@
 // The @fastify/session store backed by the tools DB, so any task behind the load balancer can serve any
-// session. Expiry is enforced here: idle (pushed forward on use) and absolute (fixed at creation).
+// session. Expiry is enforced here: idle (pushed forward on use) and absolute (fixed at creation). A
+// session without a user is only ever a sign-in in progress: it lives as long as a pending login may
+// (15 minutes), so unfinished sign-ins cannot pile up for the user's whole idle lifetime (THREATS.md 52).
 import type { Session } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
+import { PENDING_LOGIN_TTL_MS } from './login.service.js';
 import { deleteExpiredSessions, deleteSession, readSession, writeSession } from './session.repository.js';
 
 type Callback = (error?: unknown) => void;
@@ -11,6 +14,8 @@ type SessionCallback = (error: unknown, session?: Session | null) => void;
 export interface SessionLifetimes {
   idleMs: number;
   absoluteMs: number;
+  /** Lifetime of a session without a user (a pending login); default PENDING_LOGIN_TTL_MS. */
+  anonymousMs?: number;
 }
 
 export class ToolsDbSessionStore {
@@ -22,12 +27,14 @@ export class ToolsDbSessionStore {
   set(sid: string, session: Session, callback: Callback): void {
     const now = Date.now();
     const createdAt = typeof session.createdAt === 'number' ? session.createdAt : now;
+    const { idleMs, absoluteMs, anonymousMs = PENDING_LOGIN_TTL_MS } = this.lifetimes;
+    const signedIn = session.user !== undefined;
     writeSession(this.db, {
       sid,
       userId: session.user?.id ?? null,
       data: JSON.stringify(session),
-      expiresAt: new Date(now + this.lifetimes.idleMs),
-      absoluteExpiresAt: new Date(createdAt + this.lifetimes.absoluteMs),
+      expiresAt: new Date(now + (signedIn ? idleMs : Math.min(idleMs, anonymousMs))),
+      absoluteExpiresAt: new Date(createdAt + (signedIn ? absoluteMs : Math.min(absoluteMs, anonymousMs))),
     }).then(() => callback(), callback);
   }
 

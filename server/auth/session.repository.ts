@@ -30,8 +30,16 @@ export async function writeSession(
       absolute_expires_at: row.absoluteExpiresAt,
     })
     .onConflict((oc) =>
-      // The absolute expiry never moves once set.
-      oc.column('sid').doUpdateSet({ user_id: row.userId, data: row.data, expires_at: row.expiresAt }),
+      // A signed-in session's absolute expiry never moves once set. A row without a user (a sign-in in
+      // progress, or the fresh id @fastify/session saves at regenerate) takes the one computed now, so
+      // signing in gives the full lifetime rather than the pending login's 15 minutes.
+      oc.column('sid').doUpdateSet({
+        user_id: row.userId,
+        data: row.data,
+        expires_at: row.expiresAt,
+        absolute_expires_at: sql<Date>`case when sessions.user_id is null then excluded.absolute_expires_at
+                                            else sessions.absolute_expires_at end`,
+      }),
     )
     .execute();
 }
@@ -46,4 +54,15 @@ export async function deleteExpiredSessions(db: Kysely<Database>): Promise<numbe
     .where(sql<boolean>`least(expires_at, absolute_expires_at) < now()`)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** Live sessions without a user: sign-ins in progress (anonymous callers get no session otherwise). */
+export async function countPendingLogins(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('user_id', 'is', null)
+    .where(sql<boolean>`least(expires_at, absolute_expires_at) > now()`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -1,6 +1,7 @@
 // The main databases Porthole reads: `main` from MAIN_DATABASE_URL plus any listed in DATA_SOURCES_FILE,
 // one bounded pool each. The engine (server/engine) is the only code that runs user SQL on these pools.
 import pg from 'pg';
+import { withDatabaseTls } from '../db/tls.js';
 import { ConfigError, type Config } from '../config.js';
 import { readDataSourcesFile, type DataSourceSettings } from './config-file.js';
 
@@ -40,9 +41,10 @@ export class DataSourceRegistry {
   }
 }
 
-export function createSourcePool(url: string, max: number): pg.Pool {
+/** A source's pool; with a CA bundle configured the URL gets verify-full TLS (server/db/tls.ts). */
+export function createSourcePool(url: string, max: number, caFile?: string): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: withDatabaseTls(url, caFile),
     max,
     application_name: 'porthole',
     connectionTimeoutMillis: 10_000,
@@ -68,7 +70,7 @@ export function createDataSourceRegistry(
     sources.push({
       id: 'main',
       name: mainEntry && mainEntry.name !== 'main' ? mainEntry.name : 'Main database',
-      pool: createSourcePool(mainUrl, mainEntry?.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
+      pool: createSourcePool(mainUrl, mainEntry?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, config.databaseCaFile),
       settings: settingsOf(mainEntry),
     });
   }
@@ -77,7 +79,7 @@ export function createDataSourceRegistry(
     sources.push({
       id: definition.id,
       name: definition.name,
-      pool: createSourcePool(definition.url, definition.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
+      pool: createSourcePool(definition.url, definition.maxConnections ?? DEFAULT_MAX_CONNECTIONS, config.databaseCaFile),
       settings: settingsOf(definition),
     });
   }

@@ -4,6 +4,7 @@
 // every problem named. Gaps that Porthole's own walls cover (temporary tables, large-object and session
 // functions left callable, as on RDS where the master user cannot revoke them) are warnings.
 import type pg from 'pg';
+import { DENIED_FUNCTIONS } from '../engine/function-classification.js';
 
 export interface SelfCheckResult {
   role: string;
@@ -33,6 +34,11 @@ const POWERFUL_ROLES = [
   'azure_pg_admin',
   'cloudsqlsuperuser',
 ];
+
+/** pg_catalog functions whose effects outlive a rolled-back read-only run (WAL records, transaction ids). */
+const WAL_WRITERS = Object.entries(DENIED_FUNCTIONS)
+  .filter(([, kind]) => kind === 'wal')
+  .map(([name]) => name);
 
 const LARGE_OBJECT_WRITERS = ['lo_from_bytea', 'lo_create', 'lo_creat', 'lo_import', 'lo_put', 'lo_open', 'lowrite', 'lo_unlink'];
 
@@ -69,6 +75,8 @@ select
   array(select distinct proname::text from pg_proc where pronamespace = 'pg_catalog'::regnamespace
           and proname in ('pg_cancel_backend', 'pg_terminate_backend', 'pg_stat_get_activity', 'pg_stat_get_backend_activity')
           and has_function_privilege(oid, 'EXECUTE') order by 1) as open_session_functions,
+  array(select distinct proname::text from pg_proc where pronamespace = 'pg_catalog'::regnamespace
+          and proname = any($3::text[]) and has_function_privilege(oid, 'EXECUTE') order by 1) as wal_writers,
   array(select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where p.proname in ('dblink_connect', 'dblink_exec') and has_function_privilege(p.oid, 'EXECUTE')
         group by 1 order by 1) as dblink_functions,
@@ -98,6 +106,7 @@ interface CheckRow {
   powerful_roles: string[];
   large_object_writers: string[];
   open_session_functions: string[];
+  wal_writers: string[];
   dblink_functions: string[];
   looks_like_tools_database: boolean;
 }
@@ -121,7 +130,7 @@ const list = (names: string[]) => names.join(', ') + (names.length >= 5 ? ', …
 export async function checkDataSourceRole(client: pg.ClientBase, tools: DatabaseIdentity): Promise<SelfCheckResult> {
   await client.query('begin read only');
   try {
-    const { rows } = await client.query<CheckRow>(CHECK_SQL, [POWERFUL_ROLES, LARGE_OBJECT_WRITERS]);
+    const { rows } = await client.query<CheckRow>(CHECK_SQL, [POWERFUL_ROLES, LARGE_OBJECT_WRITERS, WAL_WRITERS]);
     const identity = await readIdentity(client);
     const r = rows[0]!;
     const problems: string[] = [];
@@ -154,6 +163,11 @@ export async function checkDataSourceRole(client: pg.ClientBase, tools: Database
     if (r.open_session_functions.length) {
       warnings.push(
         `${role} can call ${r.open_session_functions.join(', ')}: Porthole users share the role; only Porthole's guard keeps one from seeing or stopping another's query`,
+      );
+    }
+    if (r.wal_writers.length) {
+      warnings.push(
+        `${role} can call ${r.wal_writers.join(', ')}: they write to the write-ahead log even in a read-only transaction that is rolled back (THREATS.md 47); only Porthole's guard refuses them (revoke them with schema/reader-role.sql)`,
       );
     }
     if (r.dblink_functions.length) {

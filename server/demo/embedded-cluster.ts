@@ -31,6 +31,8 @@ export interface ClusterOptions {
   dir: string;
   log: (message: string) => void;
   preferredPort?: number;
+  /** More `-c name=value` settings for the server (tests: TLS, extra listen addresses). */
+  settings?: Record<string, string>;
 }
 
 const SUPERUSER = 'postgres';
@@ -162,7 +164,10 @@ export async function startEmbeddedCluster(options: ClusterOptions): Promise<Emb
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
     // Loopback TCP only: no Unix socket that could clash with a system PostgreSQL.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     onLog: () => undefined,
     onError: (error) => options.log(`postgres: ${String(error instanceof Error ? error.message : error).trim()}`),
   });

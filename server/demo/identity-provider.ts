@@ -1,5 +1,6 @@
 // The demo identity provider: a real OpenID provider (oidc-provider) on its own loopback port, with three
 // demo users picked with one click. Demo mode and tests only; the production entry never loads it.
+import { demoMemoryAdapter } from './idp-memory-adapter.js';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -106,6 +107,7 @@ function configuration(options: DemoProviderOptions, users: DemoUser[]): Configu
     ],
     jwks: { keys: [privateKey.export({ format: 'jwk' }) as never] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    adapter: demoMemoryAdapter(),
     pkce: { required: () => true },
     // Explicit lifetimes (seconds), short as befits a demo; oidc-provider warns about its defaults.
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600 },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.js';
+import { DENIED_FUNCTIONS } from './function-classification.js';
 import { checkStatement } from './guard.js';
 import { OffsetMap } from './sql-position.js';
 
@@ -90,7 +91,7 @@ describe('statement guard', () => {
 
   it('refuses by name what reaches other sessions, writes large objects or runs SQL from text', async () => {
     const cases: Record<string, RegExp> = {
-      'select pg_cancel_backend(1)': /^pg_cancel_backend\(\) is not available in Porthole: it would reach other users/,
+      'select pg_cancel_backend(1)': /^pg_cancel_backend\(\) is not available in Porthole: it signals server processes/,
       'select pg_catalog.pg_terminate_backend(1)': /^pg_terminate_backend\(\)/,
       'select * from pg_stat_activity': /^pg_stat_activity is not available/,
       'select * from pg_catalog.pg_stat_get_activity(null)': /^pg_stat_get_activity\(\)/,
@@ -104,7 +105,56 @@ describe('statement guard', () => {
       expect(error.message, sql).toMatch(message);
     }
     expect((await refusal('select 1,\n  pg_cancel_backend(1)')).details).toMatchObject({ position: { line: 2, column: 3 } });
-    expect((await check("select lo_get(1), pg_advisory_xact_lock(1), set_config('a.b', 'c', true)")).kind).toBe('select');
+    expect((await check('select now(), random(), clock_timestamp(), pg_sleep(0), current_setting($1)')).kind).toBe('select');
+  });
+
+  it('judges every call syntax by the same rules as f(x) (THREATS 45)', async () => {
+    const cases: Record<string, RegExp> = {
+      // attribute notation: a one-argument function on a value or on a whole row
+      'select (1).pg_cancel_backend': /^pg_cancel_backend\(\) \(here written as an attribute/,
+      'select (pid).pg_terminate_backend from (select 1 as pid) s': /^pg_terminate_backend\(\)/,
+      'select s.pg_stat_get_activity from (select null::int) s': /^pg_stat_get_activity\(\)/,
+      'select ((1)).lo_unlink': /^lo_unlink\(\)/,
+      // the spelling does not matter: PostgreSQL's parser has resolved quotes, escapes and case
+      'select "pg_cancel_backend"(1)': /^pg_cancel_backend\(\)/,
+      'select U&"pg\\005fcancel\\005fbackend"(1)': /^pg_cancel_backend\(\)/,
+      'select PG_CATALOG.PG_CANCEL_BACKEND(1)': /^pg_cancel_backend\(\)/,
+      'select (1)."pg_terminate_backend"': /^pg_terminate_backend\(\)/,
+      'select public.pg_cancel_backend(1)': /^pg_cancel_backend\(\)/,
+      // anywhere in the tree
+      'select 1 where exists (select 1 order by pg_cancel_backend(1))': /^pg_cancel_backend\(\)/,
+      'select * from generate_series(1, 2) g, lateral (select (g).pg_cancel_backend) x': /^pg_cancel_backend\(\)/,
+      'explain select pg_logical_emit_message(false, $$p$$, $$m$$)':
+        /^pg_logical_emit_message\(\) is not available in Porthole: it writes to the write-ahead log/,
+      // SQL given as text, tables named in a string, advisory locks, settings, sequences
+      "select ts_stat('select to_tsvector(query) from pg_stat_activity')": /runs SQL given as text/,
+      "select ts_rewrite('a'::tsquery, 'select ''a''::tsquery, ''b''::tsquery')": /runs SQL given as text/,
+      "select table_to_xml('pg_stat_activity', true, false, '')": /reads tables named in a string/,
+      "select database_to_xml(true, false, '')": /reads tables named in a string/,
+      'select pg_advisory_xact_lock(1)': /advisory locks/,
+      "select set_config('statement_timeout', '0', false)": /changes session settings/,
+      "select nextval('s')": /advances or sets a sequence/,
+      "select pg_notify('c', 'x')": /sends notifications/,
+      "select pg_read_file('/etc/passwd')": /reads the server’s files/,
+    };
+    for (const [sql, message] of Object.entries(cases)) {
+      const error = await refusal(sql);
+      expect(error.code, sql).toBe('statement_not_allowed');
+      expect(error.message, sql).toMatch(message);
+    }
+    // The position of an attribute call is its value's.
+    expect((await refusal('select 1,\n  (2).pg_cancel_backend')).details).toMatchObject({ position: { line: 2, column: 4 } });
+  });
+
+  it('refuses every denied function of the classification as f(…) and as (value).f (THREATS 46)', async () => {
+    for (const name of Object.keys(DENIED_FUNCTIONS)) {
+      const quoted = `"${name}"`;
+      expect((await refusal(`select ${quoted}(1)`)).code, name).toBe('statement_not_allowed');
+      expect((await refusal(`select (1).${quoted}`)).code, name).toBe('statement_not_allowed');
+      expect((await refusal(`select * from ${quoted}(1)`)).code, name).toBe('statement_not_allowed');
+    }
+    // A column that merely shares a name with an allowed function is still a column.
+    expect((await check('select s.now, (s).random from (select 1 as now, 2 as random) s')).kind).toBe('select');
   });
 
   it('reports syntax errors with line and column (THREATS 22)', async () => {

@@ -3,6 +3,15 @@
 // grants and the read-only transaction are the boundary; this guard gives people a clear message first.
 import { loadModule, parseSync, type ParseResult } from 'libpg-query';
 import { AppError } from '../lib/errors.js';
+import {
+  collectCallSites,
+  deniedCallMessage,
+  firstLocation,
+  judgeCalls,
+  STATIC_JUDGE,
+  type CallSite,
+  type DeniedCall,
+} from './function-calls.js';
 import { codePointToUtf16, positionAt, utf8ByteToUtf16, type OffsetMap } from './sql-position.js';
 
 export type StatementKind = 'select' | 'explain' | 'show';
@@ -12,6 +21,8 @@ export interface CheckedStatement {
   /** The statement without surrounding comments or its trailing semicolon, as UTF-16 offsets into the text. */
   start: number;
   end: number;
+  /** Every place the statement may invoke a function (judged again against the data source's catalog). */
+  calls: CallSite[];
 }
 
 type AstNode = Record<string, unknown>;
@@ -100,58 +111,13 @@ function refusalReason(nodeName: string, name: string): string {
   return `${name} is not allowed: Porthole runs read-only queries (SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN and SHOW).`;
 }
 
-// Functions and views a query must not use even where the role could (on managed databases such as RDS
-// the master user cannot revoke them from PUBLIC): they reach other sessions of the shared role, write
-// large objects, or run SQL given as text, which no guard could see.
-const SESSION_FUNCTIONS = ['pg_cancel_backend', 'pg_terminate_backend', 'pg_stat_get_activity', 'pg_stat_get_backend_activity'];
-const LARGE_OBJECT_WRITERS = ['lo_from_bytea', 'lo_create', 'lo_creat', 'lo_import', 'lo_export', 'lo_put', 'lo_open', 'lowrite'];
-const DYNAMIC_SQL = ['query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema'];
-const DENIED_FUNCTIONS: ReadonlyMap<string, string> = new Map([
-  ...SESSION_FUNCTIONS.map(
-    (name) => [name, 'it would reach other users’ sessions (every Porthole user shares the database role)'] as const,
-  ),
-  ...['lo_unlink', 'lo_truncate', 'lo_truncate64', ...LARGE_OBJECT_WRITERS].map(
-    (name) => [name, 'it writes large objects'] as const,
-  ),
-  ...DYNAMIC_SQL.map((name) => [name, 'it runs SQL given as text, which Porthole cannot check'] as const),
-  ['pg_stat_statements', 'it shows every Porthole user’s statements'],
-]);
-const DENIED_RELATIONS: ReadonlyMap<string, string> = new Map([
-  ['pg_stat_activity', 'it shows other users’ queries (every Porthole user shares the database role)'],
-  ['pg_stat_statements', 'it shows every Porthole user’s statements'],
-]);
-
 interface Finding {
-  problem: 'data_modifying' | 'locking' | 'denied_function' | 'denied_relation';
+  problem: 'data_modifying' | 'locking';
   nodeName: string;
   location?: number;
-  reason?: string;
 }
 
-function lastName(names: unknown): string | undefined {
-  if (!Array.isArray(names) || names.length === 0) return undefined;
-  const last = names[names.length - 1] as { String?: { sval?: string } };
-  return last.String?.sval;
-}
-
-/** A call or relation the guard refuses by name (see DENIED_FUNCTIONS), or undefined. */
-function deniedName(key: string, value: unknown): Finding | undefined {
-  if (key === 'FuncCall' && value && typeof value === 'object') {
-    const call = value as { funcname?: unknown; location?: number };
-    const name = lastName(call.funcname);
-    if (name === undefined) return undefined;
-    const reason = DENIED_FUNCTIONS.get(name) ?? (name.startsWith('dblink') ? 'it connects to other databases' : undefined);
-    return reason ? { problem: 'denied_function', nodeName: name, location: call.location, reason } : undefined;
-  }
-  if (key === 'RangeVar' && value && typeof value === 'object') {
-    const relation = value as { relname?: string; location?: number };
-    const reason = relation.relname ? DENIED_RELATIONS.get(relation.relname) : undefined;
-    return reason ? { problem: 'denied_relation', nodeName: relation.relname!, location: relation.location, reason } : undefined;
-  }
-  return undefined;
-}
-
-/** Depth-first search for a data-modifying statement, a row-locking clause or a refused name anywhere in the tree. */
+/** Depth-first search for a data-modifying statement or a row-locking clause anywhere in the tree. */
 function findWrite(node: unknown): Finding | undefined {
   if (Array.isArray(node)) {
     for (const item of node) {
@@ -164,20 +130,8 @@ function findWrite(node: unknown): Finding | undefined {
   for (const [key, value] of Object.entries(node as AstNode)) {
     if (DATA_MODIFYING.has(key)) return { problem: 'data_modifying', nodeName: key, location: firstLocation(value) };
     if (key === 'lockingClause' && Array.isArray(value) && value.length > 0) return { problem: 'locking', nodeName: key };
-    const denied = deniedName(key, value);
-    if (denied) return denied;
     const found = findWrite(value);
     if (found) return found;
-  }
-  return undefined;
-}
-
-function firstLocation(node: unknown): number | undefined {
-  if (!node || typeof node !== 'object') return undefined;
-  for (const [key, value] of Object.entries(node as AstNode)) {
-    if (key === 'location' && typeof value === 'number' && value >= 0) return value;
-    const inner = firstLocation(value);
-    if (inner !== undefined) return inner;
   }
   return undefined;
 }
@@ -252,13 +206,6 @@ export async function checkStatement(text: string, original: string, offsets: Of
       { statement: name },
     );
   }
-  if (write?.problem === 'denied_function' || write?.problem === 'denied_relation') {
-    const what = write.problem === 'denied_function' ? `${write.nodeName}()` : write.nodeName;
-    throw fail('statement_not_allowed', `${what} is not available in Porthole: ${write.reason}.`, fromBytes(write.location), {
-      statement: 'SELECT',
-      name: write.nodeName,
-    });
-  }
   if (write?.problem === 'locking') {
     throw fail(
       'statement_not_allowed',
@@ -267,7 +214,20 @@ export async function checkStatement(text: string, original: string, offsets: Of
       { statement: 'SELECT FOR UPDATE' },
     );
   }
-  return { kind, start, end };
+  const calls = collectCallSites(checked);
+  const denied = judgeCalls(calls, STATIC_JUDGE);
+  if (denied) throw deniedCallError(denied, text, original, offsets);
+  return { kind, start, end, calls };
+}
+
+/** The 400 for a refused call site, its position pointing into `original`. */
+export function deniedCallError(denied: DeniedCall, text: string, original: string, offsets: OffsetMap): AppError {
+  const at = denied.site.location === undefined ? undefined : utf8ByteToUtf16(text, denied.site.location);
+  return new AppError(400, 'statement_not_allowed', deniedCallMessage(denied), {
+    statement: 'SELECT',
+    name: denied.site.name,
+    ...(at === undefined ? {} : { position: positionAt(original, offsets.toOriginal(at)) }),
+  });
 }
 
 function capitalise(message: string): string {

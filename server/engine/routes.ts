@@ -5,7 +5,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
 import { AppError } from '../lib/errors.js';
+import { capText } from './error-text.js';
 import { ROW_STREAM_TYPE, streamRows, wantsRowStream } from './row-stream.js';
+import { RunParams } from './run-params.js';
 import type { RunContext, RunService, RunTarget } from './runs.service.js';
 
 const ErrorSchema = Type.Object({
@@ -20,7 +22,7 @@ const RunBody = Type.Object(
     queryVersion: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'With queryId: run this version (default: current)' }),
     ),
-    params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Values for {variables}' })),
+    params: Type.Optional(RunParams),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
   },
   { additionalProperties: false },
@@ -67,13 +69,31 @@ async function targetOf(runs: RunService, request: FastifyRequest, body: RunBody
     if (body.sql !== undefined || body.dataSource !== undefined) {
       throw new AppError(400, 'invalid_request', 'Send either queryId (a saved query) or dataSource and sql, not both.');
     }
-    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion);
+    return runs.resolveSaved(currentUser(request), body.queryId, body.queryVersion, request.ip);
   }
   if (body.queryVersion !== undefined) throw new AppError(400, 'invalid_request', 'queryVersion goes with queryId.');
   if (body.sql === undefined || body.dataSource === undefined) {
     throw new AppError(400, 'invalid_request', 'Send dataSource and sql (or queryId for a saved query).');
   }
   return { kind: 'sql', dataSource: body.dataSource, sql: body.sql };
+}
+
+/**
+ * The run's target, or an audited refusal (THREATS.md 50): a body the schema refused (attachValidation
+ * hands it here) or one naming its target wrongly is recorded like any refused run, then answered 400.
+ */
+async function checkedTarget(runs: RunService, request: FastifyRequest, reply: FastifyReply, format: 'json' | 'csv') {
+  const raw = request.body;
+  const body = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  if (request.validationError) {
+    const error = new AppError(400, 'invalid_request', capText(request.validationError.message));
+    return runs.refuseRequest(context(request, reply), body, format, error);
+  }
+  return targetOf(runs, request, body as RunBody).catch((error: unknown) =>
+    error instanceof AppError && error.statusCode === 400
+      ? runs.refuseRequest(context(request, reply), body, format, error)
+      : Promise.reject(error),
+  );
 }
 
 /** Cancels the run when the client disconnects before the response is complete. */
@@ -114,11 +134,12 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     '/api/runs',
     {
       preHandler: requireRole('viewer'),
+      attachValidation: true,
       schema: { summary: 'Run a query and return its rows as JSON', body: RunBody, response: { 200: RunResult, ...errors } },
     },
     async (request, reply) => {
+      const target = await checkedTarget(runs, request, reply, 'json');
       const body = request.body as RunBody;
-      const target = await targetOf(runs, request, body);
       if (wantsRowStream(request.headers.accept)) {
         const stream = await streamRows(
           (sink) => runs.runJsonStreaming(context(request, reply), target, body.params ?? {}, sink, body.runId),
@@ -146,6 +167,7 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
     '/api/runs.csv',
     {
       preHandler: requireRole('viewer'),
+      attachValidation: true,
       schema: {
         summary: 'Run a query and stream every row (up to MAX_CSV_ROWS) as CSV',
         body: RunBody,
@@ -154,8 +176,8 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       },
     },
     async (request, reply) => {
+      const target = await checkedTarget(runs, request, reply, 'csv');
       const body = request.body as RunBody;
-      const target = await targetOf(runs, request, body);
       const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
       return reply
         .header('cache-control', 'no-store')

@@ -52,7 +52,12 @@ export class RunConnection {
     this.client.query(reader as unknown as pg.Submittable);
   }
 
-  /** BEGIN READ ONLY with the run's limits, in one round trip of Porthole's own fixed SQL. */
+  /**
+   * BEGIN READ ONLY with the run's limits, in one round trip of Porthole's own fixed SQL. The settings
+   * PostgreSQL's lexer depends on are pinned to what the guard's parser assumes (THREATS.md 48): with
+   * standard_conforming_strings off for the role or database, '\'' would end a string where the guard
+   * sees it continue, and the server would run SQL the guard never saw.
+   */
   async begin(timeoutMs: number): Promise<void> {
     const statementTimeout = Math.max(1, Math.floor(timeoutMs));
     const lockTimeout = Math.min(statementTimeout, LOCK_TIMEOUT_MS);
@@ -67,7 +72,9 @@ export class RunConnection {
        set local datestyle = 'ISO';
        set local intervalstyle = 'postgres';
        set local bytea_output = 'hex';
-       set local extra_float_digits = 1`,
+       set local extra_float_digits = 1;
+       set local standard_conforming_strings = on;
+       set local backslash_quote = 'safe_encoding'`,
     );
   }
 

@@ -3,6 +3,7 @@
 // source itself failed.
 import pg from 'pg';
 import { AppError } from '../lib/errors.js';
+import { capText } from './error-text.js';
 import type { SqlPosition } from './sql-position.js';
 
 export type CancelReason = 'user' | 'admin' | 'remote' | 'disconnect' | 'timeout' | 'shutdown';
@@ -38,7 +39,7 @@ export function runError(error: unknown, context: RunErrorContext): AppError {
   }
   if (!(error instanceof pg.DatabaseError)) {
     return new AppError(502, 'data_source_error', 'The connection to the data source failed while the query ran.', {
-      cause: error instanceof Error ? error.message : String(error),
+      cause: capText(error instanceof Error ? error.message : String(error)),
     });
   }
 
@@ -46,9 +47,10 @@ export function runError(error: unknown, context: RunErrorContext): AppError {
   const details: Record<string, unknown> = { pgCode: code };
   const position = context.position(error.position);
   if (position) details.position = position;
-  if (error.detail) details.detail = error.detail;
-  if (error.hint) details.hint = error.hint;
-  const message = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+  // PostgreSQL copies offending values into these (THREATS.md 49): a few KB reach the client and the audit log.
+  if (error.detail) details.detail = capText(error.detail);
+  if (error.hint) details.hint = capText(error.hint);
+  const message = capText(error.message.charAt(0).toUpperCase() + error.message.slice(1));
 
   if (code === '57014') return new AppError(409, 'query_cancelled', 'The query was cancelled.');
   if (code === '55P03')

@@ -26,11 +26,14 @@ import {
   type ActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
+import { capText } from './error-text.js';
+import { checkCallsOnSource } from './function-catalog.js';
 import { Execution, type CsvOutcome, type ExecutionLimits, type JsonResult, type RowSink } from './executor.js';
 import { RunConnection } from './run-connection.js';
 import { runError } from './run-errors.js';
 import { RunGate } from './run-gate.js';
-import { CancelledBeforeStart, LiveRun, storable } from './live-run.js';
+import { CancelledBeforeStart, LiveRun } from './live-run.js';
+import { refusedRunEvent, storableParams } from './run-params.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
 import {
   DEFAULT_RUN_OPTIONS,
@@ -62,7 +65,7 @@ export class RunService {
   private readonly live = new Map<string, LiveRun>();
   private readonly gates = new Map<string, RunGate>();
   private readonly options: RunOptions;
-  private savedQueries?: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>;
+  private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -76,15 +79,40 @@ export class RunService {
   }
 
   /** Saved queries (issue #5) plug in here: resolve an id to its current stored SQL, checking access. */
-  useSavedQueries(resolve: (user: SessionUser, queryId: string, version?: number) => Promise<SavedQueryForRun>): void {
+  useSavedQueries(
+    resolve: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>,
+  ): void {
     this.savedQueries = resolve;
   }
 
-  async resolveSaved(user: SessionUser, queryId: string, version?: number): Promise<RunTarget> {
+  /** A refusal (someone else's private query, or none) is audited by the queries service as query.access_denied. */
+  async resolveSaved(user: SessionUser, queryId: string, version?: number, clientIp?: string): Promise<RunTarget> {
     if (!this.savedQueries) {
       throw new AppError(501, 'not_implemented', 'Running saved queries by id arrives with saved queries (issue #5).');
     }
-    return { kind: 'saved', query: await this.savedQueries(user, queryId, version) };
+    return { kind: 'saved', query: await this.savedQueries(user, queryId, version, clientIp) };
+  }
+
+  /**
+   * Records a run refused before it could be planned (a malformed request: bad params, SQL beside a query
+   * id) the way plan() records its refusals, then throws the error.
+   */
+  async refuseRequest(
+    context: RunContext,
+    body: Record<string, unknown>,
+    format: 'json' | 'csv',
+    error: AppError,
+  ): Promise<never> {
+    const text = (value: unknown) => (typeof value === 'string' ? capText(value, 256) : undefined);
+    const base: Omit<AuditEvent, 'action'> = {
+      actor: { id: context.user.id, email: context.user.email },
+      dataSource: text(body.dataSource),
+      queryId: typeof body.queryId === 'string' && /^[0-9]{1,18}$/.test(body.queryId) ? body.queryId : undefined,
+      clientIp: context.clientIp,
+    };
+    const id = typeof body.runId === 'string' && UUID.test(body.runId) ? body.runId : randomUUID();
+    await this.audit.record(refusedRunEvent(base, { id, format, sql: body.sql, params: body.params }, error));
+    throw error;
   }
 
   /** Starts the periodic clean-up of rows left by dead tasks. */
@@ -258,16 +286,7 @@ export class RunService {
       clientIp: context.clientIp,
     };
     const refuse = async (error: AppError): Promise<never> => {
-      const denied = error.statusCode === 403 || error.statusCode === 404 || error.code === 'statement_not_allowed';
-      await this.audit.record({
-        ...auditBase,
-        action: 'run.failed',
-        outcome: denied ? 'denied' : 'error',
-        errorCode: error.code,
-        sql: storable(sql.length > 100_000 ? `${sql.slice(0, 100_000)}…` : sql),
-        params: storable(params),
-        details: { runId: id, format, message: storable(error.message) },
-      });
+      await this.audit.record(refusedRunEvent(auditBase, { id, format, sql, params }, error));
       throw error;
     };
 
@@ -289,6 +308,10 @@ export class RunService {
       throw error;
     }
     await this.sources.ensureUsable(source);
+    // The guard judged the names as written; the source's catalog resolves operators, types, views and aliases.
+    await checkCallsOnSource(prepared, source.pool, source.id).catch((error: unknown) =>
+      error instanceof AppError && error.statusCode < 500 ? refuse(error) : Promise.reject(error),
+    );
     const sourceLimits = this.sources.limits(source);
     const limits: ExecutionLimits = {
       maxRows: format === 'csv' ? sourceLimits.maxCsvRows : sourceLimits.maxRows,
@@ -352,7 +375,7 @@ export class RunService {
             ...plan.auditBase,
             action: 'run.started',
             sql: plan.sql,
-            params: plan.params,
+            params: storableParams(plan.params),
             details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind },
           });
           await began;
@@ -478,7 +501,14 @@ export class RunService {
       this.errorContext(plan, run, execution),
     );
     if (answer.statusCode >= 500 && answer.code !== 'server_stopping') {
-      this.log.error({ err: error, runId: plan.id, dataSource: plan.source.id }, 'run failed on the data source');
+      this.log.error(
+        {
+          err: { message: capText(String((error as Error)?.message ?? error)), code: (error as { code?: string })?.code },
+          runId: plan.id,
+          dataSource: plan.source.id,
+        },
+        'run failed on the data source',
+      );
     }
     const cancelled = answer.code === 'query_cancelled' || run.cancelReason === 'disconnect' || run.cancelReason === 'shutdown';
     if (run.cancelReason === 'disconnect') this.log.info({ runId: plan.id }, 'run cancelled: the client went away');
@@ -503,7 +533,7 @@ export class RunService {
               outcome: answer.statusCode === 403 ? 'denied' : 'error',
               errorCode: answer.code,
               durationMs,
-              details: { runId: plan.id, format: plan.format, message: answer.message },
+              details: { runId: plan.id, format: plan.format, message: capText(answer.message) },
             },
       )
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));

@@ -31,10 +31,24 @@ const ReadinessSchema = Type.Object({
   refused: Type.Optional(Type.Array(Type.String(), { description: 'Data sources refused by their self-check' })),
 });
 
-export async function healthRoutes(
-  app: FastifyInstance,
-  opts: { toolsPool: pg.Pool; dataSources: DataSourceRegistry; dataSourceService: DataSourceService },
-) {
+export interface HealthOptions {
+  toolsPool: pg.Pool;
+  dataSources: DataSourceRegistry;
+  /** Each source's self-check: a refused source keeps the task not ready. */
+  dataSourceService: DataSourceService;
+  /** Ways the serving role could rewrite the audit log (server/audit/serving-role-check.ts). */
+  auditLogRisks: () => Promise<string[]>;
+  /** In production a rewritable audit log makes the task not ready (start-up refuses it too). */
+  production: boolean;
+}
+
+async function auditLogCheck(opts: HealthOptions): Promise<'append-only' | 'rewritable' | 'unknown'> {
+  const attempt = opts.auditLogRisks().then((risks) => (risks.length ? ('rewritable' as const) : ('append-only' as const)));
+  const timeout = new Promise<'unknown'>((resolve) => setTimeout(() => resolve('unknown'), CHECK_TIMEOUT_MS).unref());
+  return Promise.race([attempt, timeout]).catch(() => 'unknown' as const);
+}
+
+export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
   app.get(
     '/healthz',
     { logLevel: 'warn', schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -47,7 +61,8 @@ export async function healthRoutes(
     '/readyz',
     { logLevel: 'warn', schema: { response: { 200: ReadinessSchema, 503: ReadinessSchema } } },
     async (_request, reply) => {
-      const entries = await Promise.all([
+      const [auditLog, ...entries] = await Promise.all([
+        auditLogCheck(opts),
         ping(opts.toolsPool).then((status) => ['tools', status] as const),
         ...opts.dataSources
           .list()
@@ -55,8 +70,8 @@ export async function healthRoutes(
             sourceReadiness(source, opts.dataSourceService).then((status) => [`source:${source.id}`, status] as const),
           ),
       ]);
-      const checks = Object.fromEntries(entries);
-      const ready = entries.every(([, status]) => status === 'ok');
+      const checks = { ...Object.fromEntries(entries), audit_log: auditLog };
+      const ready = entries.every(([, status]) => status === 'ok') && (!opts.production || auditLog === 'append-only');
       const refused = entries.filter(([, status]) => status === 'refused').map(([name]) => name.slice('source:'.length));
       return reply
         .status(ready ? 200 : 503)

@@ -1,13 +1,29 @@
 // Prometheus metrics: HTTP latency by route and the connection pools' state. A registry per app so
 // several apps in one test process do not collide.
-import type { FastifyInstance } from 'fastify';
+//
+// Route latencies and pool sizes are for operators, not for whoever reaches the server (THREATS.md 52):
+// GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`, and answers 404 when no token is set
+// (metrics off). The load balancer refuses /metrics as well (deploy/lib/service.ts).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { AppError } from '../lib/errors.js';
 
 export interface MetricsOptions {
   /** Pools to report, by name (e.g. "tools", "source:main"). */
   pools: () => Record<string, pg.Pool>;
+  /** METRICS_TOKEN; undefined turns the endpoint off. */
+  token?: string;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Compares the presented bearer token in constant time (digests make the lengths equal too). */
+function bearerMatches(request: FastifyRequest, expected: Buffer): boolean {
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '');
+  return match !== null && timingSafeEqual(digest(match[1]!), expected);
 }
 
 export const metricsPlugin = fp(async function metrics(app: FastifyInstance, opts: MetricsOptions) {
@@ -42,7 +58,13 @@ export const metricsPlugin = fp(async function metrics(app: FastifyInstance, opt
     );
   });
 
-  app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
+  const expected = opts.token === undefined ? undefined : digest(opts.token);
+  app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
+    if (!expected) throw new AppError(404, 'not_found', 'Not found.');
+    if (!bearerMatches(request, expected)) {
+      reply.header('www-authenticate', 'Bearer realm="metrics"');
+      throw new AppError(401, 'unauthenticated', 'Metrics need Authorization: Bearer <METRICS_TOKEN>.');
+    }
     reply.type(registry.contentType);
     return registry.metrics();
   });

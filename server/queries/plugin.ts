@@ -19,6 +19,6 @@ export const queriesPlugin = fp(async function queries(app: FastifyInstance) {
   });
   app.decorate('queries', service);
   // POST /api/runs {queryId}: the engine asks us for the stored SQL, after our access checks (THREATS.md 27).
-  app.runService.useSavedQueries((user, queryId, version) => service.forRun(user, queryId, version));
+  app.runService.useSavedQueries((user, queryId, version, clientIp) => service.forRun(user, queryId, version, clientIp));
   await app.register(queryRoutes, { queries: service });
 });

@@ -86,7 +86,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
         response: { 200: QuerySchema, 404: ErrorSchema },
       },
     },
-    async (request) => queries.get(currentUser(request), (request.params as IdParams).id),
+    async (request) => queries.get(currentUser(request), (request.params as IdParams).id, request.ip),
   );
 
   app.put(
@@ -103,7 +103,12 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
     },
     async (request) => {
       const { baseVersion, visibility, locked, ...content } = request.body as UpdateBody;
-      return queries.update(currentUser(request), (request.params as IdParams).id, { baseVersion, visibility, locked, content });
+      return queries.update(
+        currentUser(request),
+        (request.params as IdParams).id,
+        { baseVersion, visibility, locked, content },
+        request.ip,
+      );
     },
   );
 
@@ -122,10 +127,10 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
     async (request, reply) => {
       const { id } = request.params as IdParams;
       if ((request.body as Static<typeof DeleteBody>)?.purge) {
-        await queries.purge(currentUser(request), id);
+        await queries.purge(currentUser(request), id, request.ip);
         return reply.status(204).send();
       }
-      return queries.archive(currentUser(request), id);
+      return queries.archive(currentUser(request), id, request.ip);
     },
   );
 
@@ -140,7 +145,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
         response: { 200: QuerySchema, ...errors },
       },
     },
-    async (request) => queries.unarchive(currentUser(request), (request.params as IdParams).id),
+    async (request) => queries.unarchive(currentUser(request), (request.params as IdParams).id, request.ip),
   );
 
   app.get(
@@ -154,7 +159,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
         response: { 200: Type.Object({ versions: Type.Array(VersionSummarySchema) }), 404: ErrorSchema },
       },
     },
-    async (request) => ({ versions: await queries.versions(currentUser(request), (request.params as IdParams).id) }),
+    async (request) => ({ versions: await queries.versions(currentUser(request), (request.params as IdParams).id, request.ip) }),
   );
 
   app.get(
@@ -170,7 +175,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
     },
     async (request) => {
       const { id, version } = request.params as VersionParams;
-      return queries.version(currentUser(request), id, version);
+      return queries.version(currentUser(request), id, version, request.ip);
     },
   );
 
@@ -188,7 +193,8 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
     },
     async (request) => {
       const { id, version } = request.params as VersionParams;
-      return queries.restoreVersion(currentUser(request), id, version, (request.body as Static<typeof RestoreBody>).baseVersion);
+      const { baseVersion } = request.body as Static<typeof RestoreBody>;
+      return queries.restoreVersion(currentUser(request), id, version, baseVersion, request.ip);
     },
   );
 
@@ -209,6 +215,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
         currentUser(request),
         (request.params as IdParams).id,
         (request.body as Static<typeof ForkBody>) ?? {},
+        request.ip,
       );
       return reply.status(201).header('location', `/api/queries/${fork.id}`).send(fork);
     },

@@ -82,6 +82,9 @@ export interface QueryForRun {
   variables: VariableDeclaration[];
 }
 
+/** What a caller tried to do with a query by id, as recorded when it is refused. */
+export type QueryAttempt = 'read' | 'read_versions' | 'run' | 'fork' | 'edit' | 'archive' | 'purge';
+
 /** Whether this user may save a query against this data source. */
 export type DataSourceCheck = (user: SessionUser, dataSource: string) => boolean;
 
@@ -106,19 +109,19 @@ export class QueriesService {
 
   // -- reading ----------------------------------------------------------------------------------------
 
-  async get(user: SessionUser, id: string): Promise<QueryView> {
-    const query = await this.visible(user, id);
+  async get(user: SessionUser, id: string, clientIp?: string): Promise<QueryView> {
+    const query = await this.visible(user, id, 'read', clientIp);
     await recordView(this.db, user.id, id);
     return this.view(user, query);
   }
 
-  async versions(user: SessionUser, id: string): Promise<VersionSummary[]> {
-    await this.visible(user, id);
+  async versions(user: SessionUser, id: string, clientIp?: string): Promise<VersionSummary[]> {
+    await this.visible(user, id, 'read_versions', clientIp);
     return listVersions(this.db, id);
   }
 
-  async version(user: SessionUser, id: string, version: number): Promise<VersionView> {
-    await this.visible(user, id);
+  async version(user: SessionUser, id: string, version: number, clientIp?: string): Promise<VersionView> {
+    await this.visible(user, id, 'read_versions', clientIp);
     const row = await findVersion(this.db, id, version);
     if (!row) throw new AppError(404, 'not_found', `Query ${id} has no version ${version}.`);
     return versionView(row);
@@ -137,8 +140,8 @@ export class QueriesService {
   }
 
   /** For POST /api/runs {queryId}: access first, then the stored SQL of the version asked for. */
-  async forRun(user: SessionUser, id: string, version?: number): Promise<QueryForRun> {
-    const query = await this.visible(user, id);
+  async forRun(user: SessionUser, id: string, version?: number, clientIp?: string): Promise<QueryForRun> {
+    const query = await this.visible(user, id, 'run', clientIp);
     requireAccess(user, accessFacts(query), 'run');
     const wanted = version ?? query.currentVersion;
     const row = await findVersion(this.db, id, wanted);
@@ -181,8 +184,8 @@ export class QueriesService {
    * Saves a new version (when the content changed) and/or the settings. Content changes need the base
    * version; settings alone do not, since they cannot lose anyone's edit.
    */
-  async update(user: SessionUser, id: string, change: QueryChange): Promise<QueryView> {
-    const before = await this.visible(user, id);
+  async update(user: SessionUser, id: string, change: QueryChange, clientIp?: string): Promise<QueryView> {
+    const before = await this.visible(user, id, 'edit', clientIp);
     const contentChange = Object.fromEntries(
       Object.entries(change.content ?? {}).filter(([, value]) => value !== undefined),
     ) as Partial<QueryContent>;
@@ -223,8 +226,14 @@ export class QueriesService {
   }
 
   /** Restore = a new version with an old version's content; history only ever grows. */
-  async restoreVersion(user: SessionUser, id: string, version: number, baseVersion: number): Promise<QueryView> {
-    requireAccess(user, accessFacts(await this.visible(user, id)), 'edit');
+  async restoreVersion(
+    user: SessionUser,
+    id: string,
+    version: number,
+    baseVersion: number,
+    clientIp?: string,
+  ): Promise<QueryView> {
+    requireAccess(user, accessFacts(await this.visible(user, id, 'edit', clientIp)), 'edit');
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id);
       const old = await findVersion(trx, id, version);
@@ -242,8 +251,9 @@ export class QueriesService {
     user: SessionUser,
     id: string,
     options: { name?: string; visibility?: Visibility; version?: number },
+    clientIp?: string,
   ): Promise<QueryView> {
-    const source = await this.visible(user, id);
+    const source = await this.visible(user, id, 'fork', clientIp);
     requireAccess(user, accessFacts(source), 'fork');
     const fromVersion = options.version ?? source.currentVersion;
     const original = await findVersion(this.db, id, fromVersion);
@@ -268,8 +278,8 @@ export class QueriesService {
     return this.get(user, forkId);
   }
 
-  async archive(user: SessionUser, id: string): Promise<QueryView> {
-    requireAccess(user, accessFacts(await this.visible(user, id)), 'archive');
+  async archive(user: SessionUser, id: string, clientIp?: string): Promise<QueryView> {
+    requireAccess(user, accessFacts(await this.visible(user, id, 'archive', clientIp)), 'archive');
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (query.archivedAt) return;
@@ -279,8 +289,8 @@ export class QueriesService {
     return this.get(user, id);
   }
 
-  async unarchive(user: SessionUser, id: string): Promise<QueryView> {
-    requireAccess(user, accessFacts(await this.visible(user, id)), 'archive');
+  async unarchive(user: SessionUser, id: string, clientIp?: string): Promise<QueryView> {
+    requireAccess(user, accessFacts(await this.visible(user, id, 'archive', clientIp)), 'archive');
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (!query.archivedAt) return;
@@ -297,8 +307,8 @@ export class QueriesService {
   }
 
   /** Deletes an archived query and all its versions for good (admins only; the audit log keeps its trail). */
-  async purge(user: SessionUser, id: string): Promise<void> {
-    requireAccess(user, accessFacts(await this.visible(user, id)), 'purge');
+  async purge(user: SessionUser, id: string, clientIp?: string): Promise<void> {
+    requireAccess(user, accessFacts(await this.visible(user, id, 'purge', clientIp)), 'purge');
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (!query.archivedAt) throw new AppError(409, 'not_archived', 'Archive the query before deleting it for good.');
@@ -316,11 +326,25 @@ export class QueriesService {
 
   // -- internals --------------------------------------------------------------------------------------
 
-  /** The query if this user may see it; otherwise the same 404 as for a query that does not exist. */
-  private async visible(user: SessionUser, id: string): Promise<QueryRow> {
+  /**
+   * The query if this user may see it; otherwise the same 404 as for a query that does not exist. Every
+   * path that reaches a query by id (read, versions, run, fork, changes) comes through here, so this is
+   * where a refusal is audited (THREATS.md 51): the id asked for and what was attempted. Missing ids are
+   * recorded the same way, so the response's content and timing say nothing about existence.
+   */
+  private async visible(user: SessionUser, id: string, attempted: QueryAttempt, clientIp?: string): Promise<QueryRow> {
     const query = await findQuery(this.db, id);
-    if (!query || !permissionsFor(user, accessFacts(query)).read) throw notFound(id);
-    return query;
+    if (query && permissionsFor(user, accessFacts(query)).read) return query;
+    await new AuditLog(this.db).record({
+      action: 'query.access_denied',
+      actor: actorOf(user),
+      outcome: 'denied',
+      errorCode: 'not_found',
+      queryId: id,
+      clientIp,
+      details: { attempted, exists: query !== undefined },
+    });
+    throw notFound(id);
   }
 
   /** Locks the row and re-checks access on what is true now (a lock may have landed meanwhile). */

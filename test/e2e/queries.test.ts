@@ -12,7 +12,8 @@ const SQL_V1 =
   'select notification_status, count(*) as n\nfrom notifications\nwhere notification_type = {kind}\ngroup by 1\norder by 1';
 const XSS = '<img src=x onerror=alert(1)>';
 
-describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', () => {
+// Two browsers through a whole sharing journey: minutes on a loaded 2-core machine, not seconds.
+describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', { timeout: 120_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { browserAvailable, launchBrowser, watchPage } from '../support/browser.j
 import { signIn } from '../support/auth.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-describe.skipIf(!browserAvailable)('web shell (Chromium)', () => {
+describe.skipIf(!browserAvailable)('web shell (Chromium)', { timeout: 60_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   beforeAll(async () => {

@@ -13,7 +13,7 @@ function unguarded(text: string): PreparedStatement {
   return {
     original: text,
     bound: { text, values: [], types: [], offsets: new OffsetMap(), names: [] },
-    checked: { kind: 'select', start: 0, end: text.length },
+    checked: { kind: 'select', start: 0, end: text.length, calls: [] },
     tag: '/* porthole test */\n',
   };
 }

@@ -89,12 +89,15 @@ describe('the read-only runner', () => {
     expect(after.rows).toEqual([['on']]);
   });
 
-  it('resets the session between runs: set_config(..., false) does not leak (THREATS 3)', async () => {
-    const first = await rows(
+  it('refuses set_config, and resets the session between runs (THREATS 3)', async () => {
+    // The guard refuses session settings (issue 21); test/engine/layers.test.ts shows the reset holds without it.
+    const refused = await failure(
       t,
       editor,
-      "select pg_backend_pid() as pid, set_config('default_transaction_read_only', 'off', false), set_config('statement_timeout', '0', false), set_config('search_path', 'nowhere', false)",
+      "select set_config('default_transaction_read_only', 'off', false), set_config('search_path', 'nowhere', false)",
     );
+    expect(refused).toMatchObject({ status: 400, code: 'statement_not_allowed' });
+    const first = await rows(t, editor, 'select pg_backend_pid() as pid');
     const pid = first.rows[0]![0];
     // Pooled connections are reused last-in first-out; look until the same backend serves a run.
     let after: unknown[] | undefined;
@@ -145,8 +148,8 @@ describe('the read-only runner', () => {
   it('cannot move a sequence (THREATS 8)', async () => {
     for (const sql of ["select nextval('s')", "select setval('s', 100)"]) {
       const error = await failure(t, editor, sql);
-      expect(error.status, sql).toBe(403);
-      expect(['read_only', 'permission_denied']).toContain(error.code);
+      expect(error, sql).toMatchObject({ status: 400, code: 'statement_not_allowed' });
+      expect(error.message, sql).toMatch(/advances or sets a sequence/);
     }
     const { rows: seq } = await mainQuery(t, 'select last_value, is_called from s');
     expect(seq).toEqual([{ last_value: '1', is_called: false }]);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signIn, type SignedIn } from '../support/auth.js';
+import { adminQuery } from '../support/databases.js';
 import { call, createQuery, expectStatus, save, type QueryBody } from './support.js';
 
 type Actor = 'owner' | 'otherEditor' | 'viewer' | 'admin';
@@ -107,6 +108,74 @@ describe('saved query permissions', () => {
     }
     const run = await call(t, people.viewer, 'POST', '/api/runs', { queryId: hidden.id });
     expect(run.statusCode).toBe(404);
+  });
+
+  it('audits every refused attempt on a hidden query by id, and a missing id the same way (THREATS.md 51)', async () => {
+    const hidden = await makeQuery('private');
+    const missing = '888888888';
+    const who = people.viewer;
+    const attempts: Array<
+      [method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: (id: string) => string, attempted: string, body?: unknown]
+    > = [
+      ['GET', (id) => `/api/queries/${id}`, 'read'],
+      ['GET', (id) => `/api/queries/${id}/versions`, 'read_versions'],
+      ['GET', (id) => `/api/queries/${id}/versions/1`, 'read_versions'],
+      ['GET', (id) => `/api/queries/${id}/runs`, 'read'],
+      ['POST', () => '/api/runs', 'run'],
+      ['POST', () => '/api/runs.csv', 'run'],
+      ['POST', (id) => `/api/queries/${id}/fork`, 'fork'],
+      ['PUT', (id) => `/api/queries/${id}`, 'edit', { visibility: 'team' }],
+      ['POST', (id) => `/api/queries/${id}/versions/1/restore`, 'edit', { baseVersion: 1 }],
+      ['DELETE', (id) => `/api/queries/${id}`, 'archive'],
+      ['DELETE', (id) => `/api/queries/${id}`, 'purge', { purge: true }],
+    ];
+    const denials = async () =>
+      (
+        await adminQuery(
+          `select query_id, outcome, error_code, client_ip, details from audit_events
+            where action = 'query.access_denied' and actor_user_id = $1 order by seq`,
+          [who.user.id],
+          t.tools.database,
+        )
+      ).rows;
+    const before = (await denials()).length;
+    for (const [method, url, attempted, body] of attempts) {
+      const responses = [];
+      for (const id of [hidden.id, missing]) {
+        const runBody = url(id).startsWith('/api/runs') ? { queryId: id } : body;
+        const res = await call(t, who, method, url(id), runBody);
+        responses.push({ status: res.statusCode, body: res.body.replace(id, 'ID'), type: res.headers['content-type'] });
+      }
+      // The response cannot tell the hidden query from a missing one ...
+      expect({ attempted, url: url('ID'), ...responses[0]! }).toEqual({ attempted, url: url('ID'), ...responses[1]! });
+      expect(responses[0]!.status).toBe(404);
+      // ... but the audit log can, for the admins who read it.
+      const recorded = (await denials()).slice(-2);
+      expect(recorded).toEqual([
+        {
+          query_id: hidden.id,
+          outcome: 'denied',
+          error_code: 'not_found',
+          client_ip: '127.0.0.1',
+          details: { attempted, exists: true },
+        },
+        {
+          query_id: missing,
+          outcome: 'denied',
+          error_code: 'not_found',
+          client_ip: '127.0.0.1',
+          details: { attempted, exists: false },
+        },
+      ]);
+    }
+    expect((await denials()).length).toBe(before + attempts.length * 2);
+    // Nothing else about the refused attempts reached the log: no run of them started or failed.
+    const started = await adminQuery(
+      `select count(*)::int as n from audit_events where action like 'run.%' and query_id = any($1::bigint[])`,
+      [[hidden.id, missing]],
+      t.tools.database,
+    );
+    expect(started.rows[0].n).toBe(0);
   });
 
   it('lists exactly the queries each person may read, and only owners and admins manage them', async () => {

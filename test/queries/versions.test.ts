@@ -225,6 +225,7 @@ describe('saved query versions', () => {
       'query.restored',
       'query.archived',
       'query.purged',
+      'query.access_denied', // alice asking for it after the purge
     ]);
   });
 

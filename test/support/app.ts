@@ -31,6 +31,9 @@ export async function startTestApp(
     OIDC_ISSUER_URL: 'http://127.0.0.1:1/unused',
     OIDC_CLIENT_ID: 'porthole-test',
     OIDC_CLIENT_SECRET: 'unused-in-this-test',
+    // Functional tests sign in many times from one loopback address; test/auth/unauthenticated.test.ts
+    // checks the limit itself.
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     ...env,
   });
   const toolsDb = connectToolsDb(tools.appUrl);

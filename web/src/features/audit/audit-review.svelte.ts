@@ -18,6 +18,7 @@ export const ACTIONS = [
   'query.forked',
   'query.visibility_changed',
   'query.purged',
+  'query.access_denied',
   'auth.login',
   'auth.login_failed',
   'auth.logout',
