@@ -22,6 +22,7 @@ import { auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
 import { queriesPlugin } from './queries/plugin.js';
+import { bodyLimitPlugin } from './plugins/body-limit.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -79,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('dataSources', deps.dataSources);
 
   await app.register(errorsPlugin);
+  await app.register(bodyLimitPlugin, { limit: BODY_LIMIT_BYTES });
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
   await app.register(metricsPlugin, {
     token: config.metricsToken,

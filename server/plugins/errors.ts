@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, errorBody } from '../lib/errors.js';
+import { answerTooLarge } from './body-limit.js';
 
 /** Fastify's own client errors, by its error code, mapped to ours. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -31,10 +32,8 @@ function clientWentAway(request: FastifyRequest, reply: FastifyReply, error: Fas
   return socketGone && (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || !reply.raw.writableEnded);
 }
 
-const mebibytes = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(1))} MiB`;
-
 export const errorsPlugin = fp(async function errors(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (clientWentAway(request, reply, error)) {
       request.log.info({ reason: error.message, code: error.code }, 'client went away before the response was complete');
       return reply.status(499).send(errorBody('client_closed_request', 'The client closed the connection.'));
@@ -45,10 +44,8 @@ export const errorsPlugin = fp(async function errors(app: FastifyInstance) {
     }
     const status = error.statusCode ?? 500;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0;
-      return reply
-        .status(413)
-        .send(errorBody('payload_too_large', `The request body is larger than ${mebibytes(limit)}, the limit for a request.`));
+      // A body without a length (chunked) found too large while reading: the rest is drained first too.
+      return answerTooLarge(request.raw, reply, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0);
     }
     if (status >= 400 && status < 500) {
       return reply.status(status).send(errorBody(clientErrorCode(error), error.message));
