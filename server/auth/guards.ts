@@ -39,7 +39,8 @@ export function currentUser(request: FastifyRequest): SessionUser {
 export function requireRole(role: Role): preHandlerAsyncHookHandler {
   return async function checkRole(request: FastifyRequest, _reply: FastifyReply) {
     const user = currentUser(request);
-    if (!hasRole(user, role)) throw new AppError(403, 'forbidden', `This needs the ${role} role; you are ${roleWithArticle(user.role)}.`);
+    if (!hasRole(user, role))
+      throw new AppError(403, 'forbidden', `This needs the ${role} role; you are ${roleWithArticle(user.role)}.`);
   };
 }
 

@@ -38,7 +38,12 @@ describe('a client going away', () => {
   afterAll(() => t.close());
 
   /** Sends a run and destroys the connection once `ready` says so; resolves with the run id. */
-  async function abandon(path: string, accept: string, sql: string, ready: (runId: string, received: string) => Promise<boolean>) {
+  async function abandon(
+    path: string,
+    accept: string,
+    sql: string,
+    ready: (runId: string, received: string) => Promise<boolean>,
+  ) {
     const runId = crypto.randomUUID();
     const body = JSON.stringify({ dataSource: 'main', sql, runId });
     const request = http.request(`${t.origin}${path}`, { method: 'POST', headers: { ...jsonHeaders(editor, t), accept } });
