@@ -27,6 +27,7 @@ import { queriesPlugin } from './queries/plugin.js';
 import { checksPlugin, type ChecksPluginOptions } from './checks/plugin.js';
 import { schedulerPlugin } from './scheduler/plugin.js';
 import { resultsPlugin } from './results/plugin.js';
+import { bodyLimitPlugin } from './plugins/body-limit.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -61,6 +62,13 @@ export interface AppDeps {
   checks?: ChecksPluginOptions;
 }
 
+/**
+ * The largest request body: 1 MiB. The biggest thing a client sends is a query's content, whose SQL is
+ * capped at MAX_SQL_LENGTH (100,000) characters: even with every character escaped (6 bytes in JSON) it
+ * fits, with room for the name, description, variables and chart. Larger bodies get 413 payload_too_large.
+ */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
 export const REDACTED_LOG_PATHS = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'];
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -73,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger ?? false,
     genReqId: () => randomUUID(),
     trustProxy: config.trustProxy,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -87,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('dataSources', deps.dataSources);
 
   await app.register(errorsPlugin);
+  await app.register(bodyLimitPlugin, { limit: BODY_LIMIT_BYTES });
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https:') });
   await app.register(metricsPlugin, {
     token: config.metricsToken,
@@ -120,18 +129,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokensPlugin); // before the perimeter: a Bearer token is the request's principal
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
-  await app.register(healthRoutes, {
-    toolsPool: deps.toolsDb.pool,
-    dataSources: deps.dataSources,
-    auditLogRisks: () => auditLogRewriteRisks(deps.toolsDb.db),
-    production: config.nodeEnv === 'production',
-  });
   await app.register(schedulerPlugin, {
     connectionString: config.toolsDatabaseUrl,
     clock: deps.schedulerClock,
     instanceName: deps.instanceName,
   });
   await app.register(enginePlugin);
+  await app.register(healthRoutes, {
+    toolsPool: deps.toolsDb.pool,
+    dataSources: deps.dataSources,
+    dataSourceService: app.dataSourceService,
+    auditLogRisks: () => auditLogRewriteRisks(deps.toolsDb.db),
+    production: config.nodeEnv === 'production',
+  });
   await app.register(resultsPlugin);
   await app.register(queriesPlugin);
   await app.register(checksPlugin, deps.checks ?? {});

@@ -4,7 +4,8 @@ import { buildApp } from './app.js';
 import { AUDIT_LOG_FIX, auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { readDataSourcesFile } from './data-sources/config-file.js';
-import { createDataSourceRegistry } from './data-sources/registry.js';
+import { createDataSourceRegistry, type DataSource } from './data-sources/registry.js';
+import type { DataSourceService } from './data-sources/service.js';
 import { migrateToolsDb } from './db/migrate.js';
 import { describeDatabaseConnectionError } from './db/tls.js';
 import { connectToolsDb } from './db/tools-db.js';
@@ -23,6 +24,23 @@ const cleanups: Array<() => Promise<void>> = [];
 let shuttingDown = false;
 async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => say(`cleanup failed: ${String(error)}`));
+}
+
+/**
+ * In production the main source must pass its self-check before Porthole serves anyone (DESIGN.md's
+ * "startup refusal"): a role that can write stops the start with every problem listed. A source that cannot
+ * be reached yet is not a refusal (it is retried; /readyz says so). Other sources may stay refused while the
+ * server runs: /readyz names them and admins see why in the data sources list.
+ */
+async function refuseUnsafeMainSource(service: DataSourceService, main: DataSource | undefined): Promise<void> {
+  if (!main) return;
+  const result = await service.verify(main).catch(() => undefined);
+  if (!result?.problems.length) return;
+  throw new StartupRefusal(
+    `data source "main" refused (NODE_ENV=production): its role "${result.role}" is not read-only:\n` +
+      result.problems.map((problem) => `  - ${problem}`).join('\n') +
+      '\nGive MAIN_DATABASE_URL a read-only role (see schema/reader-role.sql).',
+  );
 }
 
 async function main(): Promise<void> {
@@ -92,6 +110,8 @@ async function main(): Promise<void> {
 
   const app = await buildApp({ config, toolsDb, dataSources, logger: loggerOptions(config) });
   cleanups.push(() => app.close());
+  await app.ready();
+  if (config.nodeEnv === 'production') await refuseUnsafeMainSource(app.dataSourceService, dataSources.get('main'));
   await app.listen({ host: config.host, port: config.port });
   await app.audit.record({
     action: 'system.started',

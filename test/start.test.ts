@@ -81,9 +81,15 @@ describe('npm start (demo mode)', () => {
     expect((await readdir(path.join(workDir, '.porthole'))).sort()).toEqual(['pg', 'secrets.json', 'state.json']);
   }, 200_000);
 
-  it('reuses the data on the second start', async () => {
-    const { output } = await bootAndStop(await freePortPair());
+  it('reuses the data on the second start, and logs readable lines rather than JSON', async () => {
+    const port = await freePortPair();
+    const { output } = await bootAndStop(port, async () => {
+      expect((await fetch(`http://127.0.0.1:${port}/api/me`)).status).toBe(401);
+    });
     expect(output).not.toMatch(/First start|Generating demo data|example queries/);
+    // npm's output here is a pipe, as in an IDE's run panel: still pino-pretty's lines, no JSON objects.
+    expect(output).toMatch(/INFO.*: incoming request/);
+    expect(output).not.toMatch(/^\{"level"/m);
     expect(output).toMatch(/ready in .*\(demo, Node 24\.\d+\.\d+\)/);
     expect(postgresProcessesUsing(workDir)).toEqual([]);
   }, 120_000);

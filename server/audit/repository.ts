@@ -166,8 +166,70 @@ export async function getEvent(db: Kysely<Database>, seq: string) {
     .executeTakeFirst();
 }
 
+/** The events that close a run.started: every started run gets exactly one of them. */
+export const RUN_CLOSINGS = ['run.finished', 'run.failed', 'run.cancelled', 'run.abandoned'] as const;
 // A cache hit is a run whose rows came from the result store: who saw what stays complete.
-const RUN_OUTCOMES = ['run.finished', 'run.failed', 'run.cancelled', 'run.cache_hit'];
+const RUN_OUTCOMES = [...RUN_CLOSINGS, 'run.cache_hit'];
+
+export interface UnclosedRun {
+  seq: string;
+  runId: string;
+  occurredAt: Date;
+  actorUserId: string | null;
+  actorEmail: string | null;
+  dataSource: string | null;
+  queryId: string | null;
+  queryVersion: number | null;
+}
+
+/**
+ * run.started events without a closing event whose run is not live (no unexpired active_runs row), newest
+ * first. `olderThan` leaves out runs that ended a moment ago and are recording their end right now;
+ * `runIds` narrows to these runs.
+ */
+export async function unclosedRuns(
+  db: Kysely<Database>,
+  options: { olderThan?: Date; runIds?: string[]; limit: number },
+): Promise<{ count: number; runs: UnclosedRun[] }> {
+  if (options.runIds && !options.runIds.length) return { count: 0, runs: [] };
+  const unclosed = sql`
+    from audit_events s
+    where s.action = 'run.started' and s.details ? 'runId'
+      ${options.olderThan ? sql`and s.occurred_at < ${options.olderThan}` : sql``}
+      ${options.runIds ? sql`and s.details->>'runId' = any(${options.runIds}::text[])` : sql``}
+      and not exists (select 1 from audit_events c
+                      where c.details ? 'runId' and c.details->>'runId' = s.details->>'runId'
+                        and c.action in (${sql.join(RUN_CLOSINGS.map((action) => sql.lit(action)))}))
+      and not exists (select 1 from active_runs a where a.id::text = s.details->>'runId' and a.expires_at > now())`;
+  const [count, rows] = await Promise.all([
+    sql<{ count: string }>`select count(*) as count ${unclosed}`.execute(db),
+    sql<{
+      seq: string;
+      run_id: string;
+      occurred_at: Date;
+      actor_user_id: string | null;
+      actor_email: string | null;
+      data_source: string | null;
+      query_id: string | null;
+      query_version: number | null;
+    }>`select s.seq, s.details->>'runId' as run_id, s.occurred_at, s.actor_user_id, s.actor_email, s.data_source,
+              s.query_id, s.query_version
+       ${unclosed} order by s.seq desc limit ${options.limit}`.execute(db),
+  ]);
+  return {
+    count: Number(count.rows[0]?.count ?? 0),
+    runs: rows.rows.map((row) => ({
+      seq: row.seq,
+      runId: row.run_id,
+      occurredAt: row.occurred_at,
+      actorUserId: row.actor_user_id,
+      actorEmail: row.actor_email,
+      dataSource: row.data_source,
+      queryId: row.query_id,
+      queryVersion: row.query_version,
+    })),
+  };
+}
 
 /** How a saved query's runs ended, newest first. */
 export async function queryRunEvents(db: Kysely<Database>, queryId: string, limit: number, beforeSeq?: string) {

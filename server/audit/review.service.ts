@@ -149,6 +149,22 @@ export class AuditReviewService {
     return this.deps.audit.verify({ full });
   }
 
+  /** run.started events without a closing event (their runs are not live): the lifecycle's promise, checked. */
+  async unclosedRuns(user: SessionUser) {
+    this.requireAdmin(user);
+    const { count, runs } = await this.deps.audit.unclosedRuns({ limit: 20 });
+    return {
+      count,
+      runs: runs.map((run) => ({
+        seq: run.seq,
+        runId: run.runId,
+        occurredAt: run.occurredAt.toISOString(),
+        actor: { id: run.actorUserId, email: run.actorEmail },
+        dataSource: run.dataSource,
+      })),
+    };
+  }
+
   async activity(user: SessionUser, days: number, actor?: string) {
     this.requireAdmin(user);
     const since = new Date(Date.now() - days * 86_400_000);
@@ -161,7 +177,12 @@ export class AuditReviewService {
   }
 }
 
-const RUN_OUTCOME_OF: Record<string, string> = { 'run.finished': 'ok', 'run.failed': 'error', 'run.cache_hit': 'cached' };
+const RUN_OUTCOME_OF: Record<string, string> = {
+  'run.finished': 'ok',
+  'run.failed': 'error',
+  'run.abandoned': 'error',
+  'run.cache_hit': 'cached',
+};
 
 /**
  * A saved query's run history, for anyone who may read the query: `canRead` is the saved-queries

@@ -8,9 +8,11 @@ import { queryRunHistory, type AuditReviewService } from './review.service.js';
 
 const Digits = Type.String({ pattern: '^[0-9]{1,19}$' });
 
+/** Who: a user id or an email address, the same grammar on every endpoint that filters by person. */
+const Actor = Type.String({ minLength: 1, maxLength: 320, description: 'A user id or an email address' });
+
 const FilterQuery = Type.Object({
-  /** A user id or an email address. */
-  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
+  actor: Type.Optional(Actor),
   action: Type.Optional(Type.String({ maxLength: 64 })),
   dataSource: Type.Optional(Type.String({ maxLength: 64 })),
   queryId: Type.Optional(Digits),
@@ -137,7 +139,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
       schema: {
         querystring: Type.Object({
           days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 })),
-          actor: Type.Optional(Digits),
+          actor: Type.Optional(Actor),
         }),
       },
     },
@@ -145,6 +147,31 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
       const { days, actor } = request.query as { days?: number; actor?: string };
       return { days: await review.activity(currentUser(request), days ?? 30, actor) };
     },
+  );
+
+  app.get(
+    '/api/audit/unclosed-runs',
+    {
+      ...admin,
+      schema: {
+        summary: 'run.started events without a finished, failed, cancelled or abandoned event (runs not live now)',
+        response: {
+          200: Type.Object({
+            count: Type.Integer(),
+            runs: Type.Array(
+              Type.Object({
+                seq: Type.String(),
+                runId: Type.String(),
+                occurredAt: Type.String(),
+                actor: Type.Object({ id: Nullable(Type.String()), email: Nullable(Type.String()) }),
+                dataSource: Nullable(Type.String()),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => review.unclosedRuns(currentUser(request)),
   );
 
   // Not admin-only: whoever may read the saved query sees how its runs went (the queries service decides).

@@ -12,6 +12,7 @@ import {
   readChainBatch,
   readChainHead,
   readEventHash,
+  unclosedRuns,
   type ChainPoint,
 } from './repository.js';
 
@@ -25,6 +26,8 @@ export type AuditAction =
   | 'run.finished'
   | 'run.failed'
   | 'run.cancelled'
+  /** Closed by the stale-run purge: the task running it stopped before it could record the end. */
+  | 'run.abandoned'
   | 'run.csv_downloaded'
   | 'run.cache_hit'
   | 'run.result_read'
@@ -99,6 +102,11 @@ export interface VerifyOptions {
 
 export class AuditLog {
   constructor(private readonly db: Kysely<Database>) {}
+
+  /** run.started events without a closing event, their runs no longer live (see unclosedRuns). */
+  unclosedRuns(options: Parameters<typeof unclosedRuns>[1]): ReturnType<typeof unclosedRuns> {
+    return unclosedRuns(this.db, options);
+  }
 
   /** Appends one event in its own short transaction and returns its seq. */
   record(event: AuditEvent): Promise<string> {

@@ -40,6 +40,12 @@ export function currentUser(request: FastifyRequest): Principal {
 export function requireRole(role: Role): preHandlerAsyncHookHandler {
   return async function checkRole(request: FastifyRequest, _reply: FastifyReply) {
     const user = currentUser(request);
-    if (!hasRole(user, role)) throw new AppError(403, 'forbidden', `This needs the ${role} role; you are ${user.role}.`);
+    if (!hasRole(user, role))
+      throw new AppError(403, 'forbidden', `This needs the ${role} role; you are ${roleWithArticle(user.role)}.`);
   };
+}
+
+/** "a viewer", "an editor", "an admin": refusals read as sentences. */
+export function roleWithArticle(role: Role): string {
+  return `${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role}`;
 }

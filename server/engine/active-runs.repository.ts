@@ -118,13 +118,31 @@ export async function listActiveRuns(db: Kysely<Database>): Promise<ActiveRun[]>
   return rows.map(toActiveRun);
 }
 
-/** Deletes rows left behind by tasks that died mid-run. */
-export async function purgeExpiredRuns(db: Kysely<Database>): Promise<number> {
-  const result = await db
+/** Deletes rows left behind by tasks that died mid-run; returns their run ids. */
+export async function purgeExpiredRuns(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db
     .deleteFrom('active_runs')
     .where('expires_at', '<=', sql<Date>`now()`)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Runs `work` while holding the stale-run purge's lock (one purge at a time across tasks, so no run is
+ * closed twice); resolves undefined without running it when another task holds the lock.
+ */
+export async function withPurgeLock<T>(db: Kysely<Database>, work: () => Promise<T>): Promise<T | undefined> {
+  return db.connection().execute(async (connection) => {
+    const key = sql`hashtextextended('porthole.stale-run-purge', 0)`;
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(connection);
+    if (!rows[0]?.locked) return undefined;
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${key})`.execute(connection);
+    }
+  });
 }
 
 type Row = {

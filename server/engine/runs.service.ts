@@ -1,7 +1,8 @@
 // Runs: the rules and the lifecycle around one execution. Access first (viewers run saved queries only,
 // sources by group), then the statement checks, the per-user cap (across tasks, in active_runs), the
 // global cap (RunGate), `run.started` in the audit log before anything executes, the run itself with its
-// deadline, and `run.finished` / `run.failed` / `run.cancelled` afterwards.
+// deadline, and `run.finished` / `run.failed` / `run.cancelled` afterwards: exactly one closing event per
+// run.started. A run whose task died is closed as `run.abandoned` by the stale-run purge.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
@@ -19,6 +20,7 @@ import {
   listActiveRuns,
   purgeExpiredRuns,
   registerActiveRun,
+  withPurgeLock,
   removeActiveRun,
   requestCancel,
   type ActiveRun,
@@ -69,6 +71,8 @@ const ACTIVE_ROW_MARGIN_MS = 60_000;
 /** A cancel sent from another task is repeated while the run still exists, this often and this many times. */
 const REMOTE_CANCEL_INTERVAL_MS = 250;
 const REMOTE_CANCEL_REPEATS = 40;
+/** A run.started without an end and without a live row this long is abandoned (its end was never recorded). */
+const ORPHAN_GRACE_MS = 10 * 60_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RunService {
@@ -143,10 +147,42 @@ export class RunService {
   /** Starts the periodic clean-up of rows left by dead tasks. */
   start(): void {
     const purge = () =>
-      void purgeExpiredRuns(this.db).catch((error: unknown) => this.log.warn({ err: error }, 'purging stale runs failed'));
+      void this.purgeStaleRuns().catch((error: unknown) => this.log.warn({ err: error }, 'purging stale runs failed'));
     purge();
     this.purgeTimer = setInterval(purge, 10 * 60_000);
     this.purgeTimer.unref();
+  }
+
+  /**
+   * Deletes active_runs rows whose task died (expired) and closes their runs as run.abandoned, with any
+   * other run.started left without an end for ORPHAN_GRACE_MS. One purge at a time across tasks. Returns
+   * the run ids it closed.
+   */
+  async purgeStaleRuns(options: { orphanGraceMs?: number } = {}): Promise<string[]> {
+    const grace = options.orphanGraceMs ?? ORPHAN_GRACE_MS;
+    const closed = await withPurgeLock(this.db, async () => {
+      const expired = await purgeExpiredRuns(this.db);
+      const [ofExpired, orphans] = await Promise.all([
+        this.audit.unclosedRuns({ runIds: expired, limit: 1000 }),
+        this.audit.unclosedRuns({ olderThan: new Date(Date.now() - grace), limit: 1000 }),
+      ]);
+      const runs = new Map([...ofExpired.runs, ...orphans.runs].map((run) => [run.runId, run]));
+      for (const run of runs.values()) {
+        await this.audit.record({
+          action: 'run.abandoned',
+          outcome: 'error',
+          errorCode: 'run_abandoned',
+          actor: run.actorUserId ? { id: run.actorUserId, email: run.actorEmail } : null,
+          dataSource: run.dataSource ?? undefined,
+          queryId: run.queryId ?? undefined,
+          queryVersion: run.queryVersion ?? undefined,
+          details: { runId: run.runId, startedSeq: run.seq, reason: 'the task running it stopped before recording its end' },
+        });
+      }
+      if (runs.size) this.log.warn({ runIds: [...runs.keys()] }, `closed ${runs.size} abandoned run(s)`);
+      return [...runs.keys()];
+    });
+    return closed ?? [];
   }
 
   /** Cancels this task's runs (shutdown) and waits briefly for them to record their end. */
@@ -389,6 +425,8 @@ export class RunService {
     if (context.signal?.aborted) onAbort();
 
     let registered = false;
+    /** run.finished is recorded: nothing that fails afterwards may record a second end. */
+    let closed = false;
     let removed: Awaited<ReturnType<typeof removeActiveRun>>;
     let execution: Execution | undefined;
     try {
@@ -438,13 +476,14 @@ export class RunService {
           leave();
         }
         const durationMs = elapsed();
-        await this.finish(plan, result, durationMs);
+        await this.finish(plan, result, durationMs, () => (closed = true));
         return durationMs;
       } finally {
         leave();
       }
     } catch (error) {
       if (!registered) throw error instanceof CancelledBeforeStart ? runError(error, { ...this.errorContext(plan, run) }) : error;
+      if (closed) throw error;
       throw await this.fail(plan, run, execution, removed, error, elapsed());
     } finally {
       context.signal?.removeEventListener('abort', onAbort);
@@ -489,7 +528,7 @@ export class RunService {
     }
   }
 
-  private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
+  private async finish(plan: Plan, result: WorkResult, durationMs: number, onClosed: () => void): Promise<void> {
     const details = {
       runId: plan.id,
       format: plan.format,
@@ -505,6 +544,7 @@ export class RunService {
       durationMs,
       details,
     });
+    onClosed();
     if (plan.format === 'csv') {
       await this.audit.record({
         ...plan.auditBase,
@@ -558,6 +598,7 @@ export class RunService {
       );
     }
     const cancelled = answer.code === 'query_cancelled' || run.cancelReason === 'disconnect' || run.cancelReason === 'shutdown';
+    if (run.cancelReason === 'disconnect') this.log.info({ runId: plan.id }, 'run cancelled: the client went away');
     await this.audit
       .record(
         cancelled

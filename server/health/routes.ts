@@ -1,8 +1,11 @@
-// Liveness (the process answers) and readiness (the tools DB and every data source answer).
+// Liveness (the process answers) and readiness (the tools DB answers, every data source answers and passed
+// its self-check: a source whose role could write is "refused" and keeps the task not ready). The public
+// answer names the sources only; what is wrong with a role is for admins (GET /api/data-sources) and the log.
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import type { DataSourceRegistry } from '../data-sources/registry.js';
+import type { DataSource, DataSourceRegistry } from '../data-sources/registry.js';
+import type { DataSourceService } from '../data-sources/service.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -12,14 +15,27 @@ async function ping(pool: pg.Pool): Promise<'ok' | 'unreachable'> {
   return Promise.race([attempt, timeout]).catch(() => 'unreachable' as const);
 }
 
+type SourceReadiness = 'ok' | 'unreachable' | 'refused';
+
+/** Reachable, then the self-check's verdict (run once per task; waited for here at most CHECK_TIMEOUT_MS). */
+async function sourceReadiness(source: DataSource, service: DataSourceService): Promise<SourceReadiness> {
+  if ((await ping(source.pool)) !== 'ok') return 'unreachable';
+  const verdict = service.verify(source).then((result) => (result.problems.length ? 'refused' : 'ok') as SourceReadiness);
+  const timeout = new Promise<'unreachable'>((resolve) => setTimeout(() => resolve('unreachable'), CHECK_TIMEOUT_MS).unref());
+  return Promise.race([verdict, timeout]).catch(() => 'unreachable' as const);
+}
+
 const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   checks: Type.Record(Type.String(), Type.String()),
+  refused: Type.Optional(Type.Array(Type.String(), { description: 'Data sources refused by their self-check' })),
 });
 
 export interface HealthOptions {
   toolsPool: pg.Pool;
   dataSources: DataSourceRegistry;
+  /** Each source's self-check: a refused source keeps the task not ready. */
+  dataSourceService: DataSourceService;
   /** Ways the serving role could rewrite the audit log (server/audit/serving-role-check.ts). */
   auditLogRisks: () => Promise<string[]>;
   /** In production a rewritable audit log makes the task not ready (start-up refuses it too). */
@@ -48,11 +64,23 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
       const [auditLog, ...entries] = await Promise.all([
         auditLogCheck(opts),
         ping(opts.toolsPool).then((status) => ['tools', status] as const),
-        ...opts.dataSources.pools().map(([name, pool]) => ping(pool).then((status) => [name, status] as const)),
+        ...opts.dataSources
+          .list()
+          .map((source) =>
+            sourceReadiness(source, opts.dataSourceService).then((status) => [`source:${source.id}`, status] as const),
+          ),
+        // The higher tiers' own pools (the first tier is the source's pool, judged above).
+        ...opts.dataSources
+          .pools()
+          .filter(([name]) => name.split(':').length > 2)
+          .map(([name, pool]) => ping(pool).then((status) => [name, status] as const)),
       ]);
       const checks = { ...Object.fromEntries(entries), audit_log: auditLog };
       const ready = entries.every(([, status]) => status === 'ok') && (!opts.production || auditLog === 'append-only');
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+      const refused = entries.filter(([, status]) => status === 'refused').map(([name]) => name.slice('source:'.length));
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not_ready', checks, ...(refused.length ? { refused } : {}) });
     },
   );
 }

@@ -38,13 +38,21 @@ export function permissionsFor(user: SessionUser, query: AccessFacts): Permissio
   };
 }
 
-const REFUSALS: Record<Exclude<QueryAction, 'read' | 'run'>, string> = {
-  edit: 'You cannot save changes to this query: it is locked by its owner, or your role is viewer. Fork it to make your own copy.',
-  fork: 'Forking needs the editor role.',
+const REFUSALS: Record<Exclude<QueryAction, 'read' | 'run' | 'edit'>, string> = {
+  fork: 'Forking needs the editor role; you are a viewer.',
   archive: 'Only the owner of this query or an admin can archive or unarchive it.',
   manage: 'Only the owner of this query or an admin can change who can see or edit it.',
   purge: 'Only admins can delete a query for good.',
 };
+
+/** Why this user may not do this: one reason, the real one, in the same words everywhere. */
+function refusal(user: SessionUser, action: Exclude<QueryAction, 'read' | 'run'>): string {
+  if (action !== 'edit') return REFUSALS[action];
+  // A viewer cannot fork either, so forking is suggested only to editors (the lock is the reason then).
+  return hasRole(user, 'editor')
+    ? 'This query is locked by its owner: fork it to make your own copy.'
+    : 'Saving queries needs the editor role; you are a viewer.';
+}
 
 export function notFound(id: string): AppError {
   return new AppError(404, 'not_found', `There is no query ${id}, or it is private.`);
@@ -54,6 +62,6 @@ export function notFound(id: string): AppError {
 export function requireAccess(user: SessionUser, query: AccessFacts & { id: string }, action: QueryAction): Permissions {
   const permissions = permissionsFor(user, query);
   if (!permissions.read) throw notFound(query.id);
-  if (!permissions[action]) throw new AppError(403, 'forbidden', REFUSALS[action as keyof typeof REFUSALS]);
+  if (!permissions[action]) throw new AppError(403, 'forbidden', refusal(user, action as Exclude<QueryAction, 'read' | 'run'>));
   return permissions;
 }

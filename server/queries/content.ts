@@ -1,5 +1,6 @@
 // What one version of a saved query holds, and the checks every save passes through: sizes, text that
 // PostgreSQL can store (no NUL, no lone surrogate), tags normalised, variable declarations well formed.
+import { MAX_SQL_LENGTH } from '../engine/input.js';
 import { AppError } from '../lib/errors.js';
 
 export type VariableKind = 'text' | 'number' | 'timestamp' | 'date' | 'boolean';
@@ -30,7 +31,7 @@ export const LIMITS = {
   description: 10_000,
   tags: 20,
   tag: 40,
-  sql: 100_000,
+  sql: MAX_SQL_LENGTH, // the engine's own cap: what may be saved may be run
   variables: 100,
   chartBytes: 256 * 1024,
 } as const;

@@ -200,7 +200,7 @@ export class QueriesService {
   // -- changing ---------------------------------------------------------------------------------------
 
   async create(user: SessionUser, content: QueryContent, visibility: Visibility = 'team'): Promise<QueryView> {
-    if (!hasRole(user, 'editor')) throw new AppError(403, 'forbidden', 'Saving queries needs the editor role.');
+    if (!hasRole(user, 'editor')) throw new AppError(403, 'forbidden', 'Saving queries needs the editor role; you are a viewer.');
     const checked = checkContent(content);
     this.checkDataSource(user, checked.dataSource);
     const id = await this.db.transaction().execute(async (trx) => {

@@ -1,5 +1,5 @@
 // Builds the real app on fresh test databases, for app.inject() tests.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp, type AppDeps } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
@@ -19,11 +19,12 @@ export interface TestApp {
 
 /**
  * With { tiers: true } the main source has the demo's tiers: standard, and pii for the group `support`.
- * `checks` passes the checks feature's test options (resolver, retry timing) to buildApp.
+ * `checks` passes the checks feature's test options (resolver, retry timing) to buildApp; `logger`: the
+ * app's pino settings (tests that read what the server logs pass a destination stream).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { tiers?: boolean } & Pick<AppDeps, 'checks'> = {},
+  options: { tiers?: boolean; logger?: FastifyServerOptions['logger'] } & Pick<AppDeps, 'checks'> = {},
 ): Promise<TestApp> {
   const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase({ tiers: options.tiers })]);
   const loaded = loadConfig({
@@ -43,7 +44,7 @@ export async function startTestApp(
   const config: Config = main.pii ? Object.freeze({ ...loaded, mainSourceTiers: demoMainTiers(main.pii.url) }) : loaded;
   const toolsDb = connectToolsDb(tools.appUrl);
   const dataSources = createDataSourceRegistry(config);
-  const app = await buildApp({ config, toolsDb, dataSources, checks: options.checks });
+  const app = await buildApp({ config, toolsDb, dataSources, checks: options.checks, logger: options.logger });
   await app.ready();
   return {
     app,

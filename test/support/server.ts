@@ -11,7 +11,7 @@ export interface TestServer extends TestApp {
 export async function startTestServer(
   env: Record<string, string> = {},
   port?: number,
-  options: { tiers?: boolean } = {},
+  options: Parameters<typeof startTestApp>[1] = {},
 ): Promise<TestServer> {
   const listenPort = port ?? (await freePort());
   const origin = `http://127.0.0.1:${listenPort}`;

@@ -83,6 +83,11 @@ export interface ActivityDay {
   runs: number;
 }
 
+export interface UnclosedRuns {
+  count: number;
+  runs: Array<{ seq: string; runId: string; occurredAt: string; actor: { id: string | null; email: string | null } }>;
+}
+
 export class AuditReviewState {
   filters = $state<AuditFilters>(filtersFromSearch(window.location.search));
   events = $state.raw<AuditListItem[]>([]);
@@ -93,6 +98,7 @@ export class AuditReviewState {
   integrity = $state<Integrity | undefined>();
   verifying = $state(false);
   activity = $state.raw<ActivityDay[]>([]);
+  unclosed = $state.raw<UnclosedRuns | undefined>();
 
   csvUrl = $derived(`/api/audit.csv?${apiSearch(this.filters)}`);
 
@@ -101,6 +107,11 @@ export class AuditReviewState {
     window.history.replaceState(window.history.state, '', `${window.location.pathname}${search ? `?${search}` : ''}`);
     await this.load(undefined);
     void this.loadActivity();
+    void this.loadUnclosed();
+  }
+
+  async loadUnclosed(): Promise<void> {
+    this.unclosed = await api<UnclosedRuns>('/api/audit/unclosed-runs').catch(() => undefined);
   }
 
   async loadMore(): Promise<void> {
@@ -152,7 +163,13 @@ export class AuditReviewState {
 
   async loadActivity(): Promise<void> {
     const actor = this.filters.actor?.trim() ? `&actor=${encodeURIComponent(this.filters.actor.trim())}` : '';
-    this.activity = (await api<{ days: ActivityDay[] }>(`/api/audit/activity?days=30${actor}`)).days;
+    try {
+      this.activity = (await api<{ days: ActivityDay[] }>(`/api/audit/activity?days=30${actor}`)).days;
+    } catch (error) {
+      // A chart that failed must not keep showing the previous filter's counts.
+      this.activity = [];
+      this.error = error instanceof Error ? error.message : String(error);
+    }
   }
 }
 

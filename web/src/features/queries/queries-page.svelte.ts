@@ -6,6 +6,7 @@
 import { ApiError } from '../../lib/api';
 import { DRAFT_KEY as HANDED_DRAFT_KEY } from '../audit/audit-review.svelte';
 import { contentOf, queriesApi, type QueryContent, type QueryView, type VersionView, type Visibility } from './api';
+import type { HandedRun } from './editor/run-state.svelte';
 import { withSearchParams } from './urls';
 
 interface StoredDraft {
@@ -44,9 +45,10 @@ export function sameContent(a: QueryContent, b: QueryContent): boolean {
 
 /**
  * A query just created on /queries/new, handed to the permalink page that takes over from it, so that
- * page neither fetches it again nor loses the "Saved." notice.
+ * page neither fetches it again nor loses the "Saved." notice, and shows the run made before saving
+ * instead of running the query again (saving is not running).
  */
-let handoff: QueryView | undefined;
+let handoff: { query: QueryView; run?: HandedRun } | undefined;
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -66,6 +68,8 @@ export class QueryPageState {
   /** The draft came back from local storage. */
   recovered = $state(false);
   notice = $state<string | undefined>();
+  /** The run the page this one took over from had finished (see `handoff`). */
+  handedRun = $state.raw<HandedRun | undefined>();
   /** What a new query starts as (its default data source): "unsaved" means different from this. */
   private blank = $state.raw<QueryContent>(emptyContent());
 
@@ -90,8 +94,9 @@ export class QueryPageState {
       this.status = 'ready';
       return;
     }
-    if (handoff?.id === this.id) {
-      this.accept(handoff);
+    if (handoff?.query.id === this.id) {
+      this.accept(handoff.query);
+      this.handedRun = handoff.run;
       handoff = undefined;
       this.status = 'ready';
       this.flash('Saved.');
@@ -175,8 +180,11 @@ export class QueryPageState {
     else this.draft = { ...this.blank };
   }
 
-  /** Saves the draft: a new query, or a new version based on baseVersion. Returns the saved query. */
-  async save(): Promise<QueryView | undefined> {
+  /**
+   * Saves the draft: a new query, or a new version based on baseVersion. Returns the saved query. `run`: the
+   * run shown now, handed to a new query's permalink page.
+   */
+  async save(run?: () => HandedRun | undefined): Promise<QueryView | undefined> {
     if (this.saving || !this.canEdit) return undefined;
     if (this.query && !this.dirty) {
       this.flash(`Nothing to save: this is version ${this.query.currentVersion}.`);
@@ -193,7 +201,7 @@ export class QueryPageState {
         : await queriesApi.create(content, this.visibility);
       localStorage.removeItem(draftKey);
       this.recovered = false;
-      if (isNew) handoff = saved;
+      if (isNew) handoff = { query: saved, run: run?.() };
       this.accept(saved);
       this.flash(isNew ? 'Saved.' : `Saved version ${saved.currentVersion}.`);
       return saved;

@@ -9,6 +9,12 @@ import { streamRun } from './run-stream';
 export type RunRequest =
   { dataSource: string; sql: string; params: Record<string, string> } | { queryId: string; params: Record<string, string> };
 
+/** A finished run handed from one page to the next (a new query's page to its permalink after Save). */
+export interface HandedRun {
+  request: RunRequest;
+  result: RunResult;
+}
+
 export interface RunFailure {
   code: string;
   message: string;
@@ -102,6 +108,15 @@ export class RunState {
         this.finished++;
       }
     }
+  }
+
+  /** Shows a run that finished on another page, without running anything. */
+  adopt(handed: HandedRun): void {
+    this.stop();
+    this.result = handed.result;
+    this.failure = undefined;
+    this.elapsedMs = handed.result.durationMs;
+    this.status = 'done';
   }
 
   /** Asks the server to cancel (it cancels the backend), then stops waiting for the answer. */

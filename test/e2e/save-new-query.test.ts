@@ -1,0 +1,66 @@
+// Saving a new query is not running it (issue #18, defect 1): after Run and Save on /queries/new the
+// permalink page shows the same rows without a single new run, so the audit log holds one run.started and
+// one run.finished, no cancel nobody asked for. Opening the permalink afterwards still runs it once.
+import type { Request } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, launchBrowser } from '../support/browser.js';
+import { adminQuery } from '../support/databases.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
+
+describe.skipIf(!browserAvailable)('saving a new query (Chromium)', () => {
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const runActions = async (sqlMarker: string) => {
+    const { rows } = await adminQuery(
+      `select action from audit_events where action like 'run.%' and sql like $1 or details->>'runId' in
+         (select details->>'runId' from audit_events where sql like $1) order by seq`,
+      [`%${sqlMarker}%`],
+      server.tools.database,
+    );
+    return rows.map((row: { action: string }) => row.action);
+  };
+
+  it('starts no run on Save: the permalink shows the rows already fetched', async () => {
+    const editor = await openPage(browser, server, '/queries/new');
+    const { page } = editor;
+    const runs: string[] = [];
+    page.on('request', (request: Request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/runs') runs.push(request.url());
+    });
+    await page.getByLabel('Query name').fill('Saved without rerun');
+    await replaceSql(page, "select 'saved-without-rerun' as marker, n from generate_series(1, 25) n");
+    await runAndWait(page);
+    expect(runs).toHaveLength(1);
+    const before = await page.locator('[data-testid="results"] [role="row"]').allInnerTexts();
+
+    await page.keyboard.press('ControlOrMeta+s');
+    await page.waitForURL(/\/queries\/\d+-saved-without-rerun$/);
+    await page.getByTestId('save-status').getByText('Saved.').waitFor();
+    await page.waitForLoadState('networkidle');
+    // The run history panel loads after the page settles: it lists the one run.
+    await page.getByTestId('workbench').waitFor();
+    expect(runs).toHaveLength(1);
+    expect(await page.getByTestId('run-summary').innerText()).toMatch(/^25 rows/);
+    expect(await page.locator('[data-testid="results"] [role="row"]').allInnerTexts()).toEqual(before);
+    expect(await runActions('saved-without-rerun')).toEqual(['run.started', 'run.finished']);
+    await expectCleanPage(editor);
+
+    // The permalink opened afresh (a shared link) runs the saved query once, by id.
+    await page.reload();
+    await page.locator('[data-testid="workbench"][data-runs="1"]').waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(runs).toHaveLength(2);
+    expect(await runActions('saved-without-rerun')).toEqual(['run.started', 'run.finished', 'run.started', 'run.finished']);
+    await editor.close();
+  });
+});
