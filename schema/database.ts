@@ -88,6 +88,15 @@ export interface AuditVerificationsTable {
   verified_at: Generated<Date>;
 }
 
+/** The chain head as anchored by the scheduler, and where the anchor went (tools DB or an S3 object). */
+export interface AuditAnchorsTable {
+  id: Generated<string>;
+  seq: string;
+  hash: Buffer;
+  destination: string;
+  anchored_at: Generated<Date>;
+}
+
 /** Where the chain starts after retention removed older events (written by the owner only). */
 export interface AuditRetentionCheckpointsTable {
   id: Generated<string>;
@@ -320,6 +329,7 @@ export interface Database {
   query_versions: QueryVersionsTable;
   query_views: QueryViewsTable;
   audit_verifications: AuditVerificationsTable;
+  audit_anchors: AuditAnchorsTable;
   audit_retention_checkpoints: AuditRetentionCheckpointsTable;
   active_runs: ActiveRunsTable;
   alert_destinations: AlertDestinationsTable;

@@ -4,7 +4,7 @@ import { Migrator, NO_MIGRATIONS, type MigrationResultSet } from 'kysely/migrati
 import { migrations } from './migrations/index.js';
 
 /** Tables the serving role may read and append to, never change (DESIGN.md "Audit log"). */
-const APPEND_ONLY_TABLES = new Set(['audit_events', 'audit_verifications']);
+const APPEND_ONLY_TABLES = new Set(['audit_events', 'audit_verifications', 'audit_anchors']);
 /** Tables the serving role may only read. */
 const READ_ONLY_TABLES = new Set(['audit_chain_head', 'audit_retention_checkpoints']);
 /** Tables the serving role never touches. */

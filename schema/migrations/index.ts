@@ -10,8 +10,9 @@ import * as apiTokens from './2026-11-30T1237_api_tokens.js';
 import * as resultStore from './2026-11-30T1247_result_store.js';
 import * as backgroundRuns from './2026-11-30T1253_background_runs.js';
 import * as dashboards from './2026-11-30T1253_dashboards.js';
-import * as checks from './2026-11-30T1347_checks.js';
 import * as auditRunIds from './2026-11-30T1317_audit_run_ids.js';
+import * as checks from './2026-11-30T1347_checks.js';
+import * as auditAnchors from './2026-11-30T1352_audit_anchors.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1700_foundation': foundation,
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30T1247_result_store': resultStore,
   '2026-11-30T1253_background_runs': backgroundRuns,
   '2026-11-30T1253_dashboards': dashboards,
-  '2026-11-30T1347_checks': checks,
   '2026-11-30T1317_audit_run_ids': auditRunIds,
+  '2026-11-30T1347_checks': checks,
+  '2026-11-30T1352_audit_anchors': auditAnchors,
 };

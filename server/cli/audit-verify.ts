@@ -1,9 +1,10 @@
-// npm run audit:verify [-- --incremental] [--anchor FILE ...] [--file EXPORT.jsonl]
+// npm run audit:verify [-- --incremental] [--anchor FILE|s3://bucket/prefix ...] [--file EXPORT.jsonl]
 // Recomputes the audit chain (all of it unless --incremental), compares it with earlier anchors, or
 // checks a retention export file on its own. Exits 1 and names the first bad event when anything fails.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { compareWithAnchors, parseAnchors } from '../audit/anchor.js';
+import { parseS3Location, S3AnchorStore } from '../audit/anchor-store.js';
 import { verifyExportFile } from '../audit/retention.js';
 import { AuditLog } from '../audit/service.js';
 import { connectToolsDb } from '../db/tools-db.js';
@@ -36,7 +37,10 @@ await runCli(async () => {
         return 1;
       }
       for (const anchorFile of values.anchor ?? []) {
-        const check = await compareWithAnchors(tools.db, parseAnchors(await readFile(anchorFile, 'utf8')));
+        const anchors = anchorFile.startsWith('s3://')
+          ? await new S3AnchorStore(parseS3Location(anchorFile), tools.db).readAll()
+          : parseAnchors(await readFile(anchorFile, 'utf8'));
+        const check = await compareWithAnchors(tools.db, anchors);
         if (!check.ok) {
           process.stdout.write(`FAILED against anchors in ${anchorFile}: ${check.problem}\n`);
           return 1;
