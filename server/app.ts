@@ -19,6 +19,8 @@ import type { Config } from './config.js';
 import type { DataSourceRegistry } from './data-sources/registry.js';
 import type { ToolsDb } from './db/tools-db.js';
 import { healthRoutes } from './health/routes.js';
+import { anchorStoreFor, scheduleAuditIntegrity } from './audit/integrity-jobs.js';
+import { integrityStatus } from './audit/integrity-status.js';
 import { auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { enginePlugin } from './engine/plugin.js';
 import { webRoot } from './lib/paths.js';
@@ -83,6 +85,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Run parameters are typed as a list of JSON types per level (server/engine/run-params.ts); without
+    // this Ajv's strict mode prints a warning for each at every start.
+    ajv: { customOptions: { allowUnionTypes: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('registeredRoutes', []);
@@ -103,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       tools: deps.toolsDb.pool,
       ...Object.fromEntries(deps.dataSources.pools()),
     }),
+    auditChainOk: async () => ((await integrityStatus(deps.toolsDb.db)).ok ? 1 : 0),
   });
   await app.register(swagger, {
     openapi: {
@@ -134,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock: deps.schedulerClock,
     instanceName: deps.instanceName,
   });
+  scheduleAuditIntegrity(app, anchorStoreFor(deps.toolsDb.db, config.auditAnchorBucket));
   await app.register(enginePlugin);
   await app.register(healthRoutes, {
     toolsPool: deps.toolsDb.pool,

@@ -1,6 +1,7 @@
 // Parses the environment once into a frozen, typed Config. Every problem is collected so an operator
 // sees the whole list at once instead of fixing one variable per restart.
 import type { ColumnRef, TierDefinition } from './data-sources/tiers.js';
+import { parseS3Location } from './audit/s3-location.js';
 import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
@@ -52,6 +53,8 @@ export interface Config {
   authRateLimitPerMinute: number;
   trustProxy: boolean | string;
   auditRetentionDays?: number;
+  /** s3://bucket/prefix for the hourly audit anchors (Object Lock bucket); unset: the tools DB keeps them. */
+  auditAnchorBucket?: string;
   /** SCHEDULER_ENABLED=false: this task runs no scheduled or queued jobs (e.g. a web-only task). */
   scheduler: { enabled: boolean };
   alerts: {
@@ -321,6 +324,7 @@ export function loadConfig(env: Env = process.env): Config {
     authRateLimitPerMinute: r.integer('AUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
     trustProxy: readTrustProxy(r),
     auditRetentionDays,
+    auditAnchorBucket: readAnchorBucket(r),
     scheduler: { enabled: r.boolean('SCHEDULER_ENABLED', true) },
     alerts: readAlerts(r),
     results: {
@@ -331,6 +335,20 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** AUDIT_ANCHOR_BUCKET: a bucket name or s3://bucket/prefix, kept as s3://bucket/prefix. */
+function readAnchorBucket(r: EnvReader): string | undefined {
+  const raw = r.string('AUDIT_ANCHOR_BUCKET');
+  if (raw === undefined) return undefined;
+  const location = raw.startsWith('s3://') ? raw : `s3://${raw}`;
+  try {
+    const { bucket, prefix } = parseS3Location(location);
+    return `s3://${bucket}/${prefix}`;
+  } catch {
+    r.problems.push('AUDIT_ANCHOR_BUCKET must be an S3 bucket name or s3://bucket/prefix');
+    return undefined;
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -73,7 +73,7 @@ describe('npm start (demo mode)', () => {
     expect(output).toMatch(/Generating demo data: 20,000 notifications/);
     expect(output).toMatch(/demo: example queries and the "Notification service health" dashboard created/);
     // A newcomer's terminal: no runtime or library warnings (Node 24 is the supported runtime).
-    expect(output).not.toMatch(/WARNING|Unsupported runtime|ExperimentalWarning|DeprecationWarning/i);
+    expect(output).not.toMatch(/WARNING|Unsupported runtime|ExperimentalWarning|DeprecationWarning|strict mode/i);
     expect(output).toMatch(/SIGINT: shutting down[\s\S]*stopped/);
     // The self-check found each tier's grants as the demo declares them (it warns otherwise).
     expect(output).not.toMatch(/sensitive column|connect as the same role/);

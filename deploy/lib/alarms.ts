@@ -5,6 +5,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -79,6 +80,21 @@ export class PortholeAlarms extends Construct {
       threshold: 85,
       evaluationPeriods: 3,
       comparisonOperator: breaching,
+    });
+    // The scheduled full verification logs "audit chain broken" (server/audit/integrity-jobs.ts).
+    const chainBroken = new logs.MetricFilter(this, 'AuditChainBrokenFilter', {
+      logGroup: service.logGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.msg', '=', 'audit chain broken'),
+      metricNamespace: 'Porthole',
+      metricName: 'AuditChainBroken',
+      metricValue: '1',
+    });
+    alarm('AuditChainBroken', chainBroken.metric(sum), {
+      alarmDescription: 'The daily verification found the audit log changed or truncated (system.audit_broken names the event).',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: breaching,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm('ToolsDatabaseCpu', toolsDatabase.instance.metricCPUUtilization(average), {
       alarmDescription: 'The tools database CPU stays high.',

@@ -120,6 +120,7 @@ export class PortholeStack extends Stack {
     });
     if (settings.auditAnchors.enabled) {
       this.auditAnchorBucket = this.createAuditAnchorBucket(settings);
+      this.writeAnchorsTo(this.auditAnchorBucket);
     } else {
       // (With the anchor bucket, cdk-nag sees this bucket as a log destination and raises nothing.)
       Validations.of(this.service.accessLogBucket).acknowledge({
@@ -177,6 +178,30 @@ export class PortholeStack extends Stack {
         'The reader role lives in the main database, which this stack does not manage; its password is rotated by re-running schema/reader-role.sql and updating this URL (docs/deploy.md).',
       ),
     };
+  }
+
+  /**
+   * The tasks' scheduler writes the hourly anchor there (through the S3 gateway endpoint): new objects
+   * with a compliance retention only; nothing may delete or shorten one.
+   */
+  private writeAnchorsTo(bucket: s3.Bucket): void {
+    this.service.taskDefinition.defaultContainer!.addEnvironment('AUDIT_ANCHOR_BUCKET', `s3://${bucket.bucketName}/porthole`);
+    const taskRole = this.service.taskDefinition.taskRole;
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:PutObjectRetention', 's3:GetObject', 's3:ListBucket'],
+        resources: [bucket.bucketArn, bucket.arnForObjects('porthole/anchors/*')],
+      }),
+    );
+    // The bucket's KMS key: a data key for each new object, decrypt to read one back (audit:verify --anchor).
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
+    Validations.of(taskRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<AuditAnchors1A79D4A3.Arn>/porthole/anchors/*]',
+      reason:
+        'Each hourly anchor is a new object under porthole/anchors/; the role can add and read them, not delete or shorten their retention.',
+    });
   }
 
   private createAuditAnchorBucket(settings: PortholeSettings): s3.Bucket {

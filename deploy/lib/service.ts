@@ -221,7 +221,8 @@ export class PortholeService extends Construct {
     setup.addMountPoints({ sourceVolume: TMP_VOLUME, containerPath: '/tmp', readOnly: false });
     Validations.of(this.setupTaskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The one plain variable is the TLS mode for the database connection; the credentials come from Secrets Manager.',
+      reason:
+        'The plain variables are the TLS mode and the CA bundle path for the database connection; the credentials come from Secrets Manager.',
     });
 
     for (const definition of [this.taskDefinition, this.setupTaskDefinition]) {

@@ -355,12 +355,13 @@ describe('tools database', () => {
 });
 
 describe('alarms', () => {
-  it('alarm on 5XX, unhealthy tasks, service CPU and memory, database CPU and storage, into one SNS topic', () => {
+  it('alarm on 5XX, unhealthy tasks, service CPU and memory, database CPU and storage, a broken audit chain, into one SNS topic', () => {
     const [topicId, topic] = one('AWS::SNS::Topic');
     expect(props(topic).KmsMasterKeyId).toBeDefined();
     const alarms = resourcesOfType(synth.resources, 'AWS::CloudWatch::Alarm').map(([, r]) => props(r));
     expect(alarms.map((a) => a.MetricName).sort()).toEqual(
       [
+        'AuditChainBroken',
         'CPUUtilization',
         'CPUUtilization',
         'FreeStorageSpace',
@@ -371,6 +372,8 @@ describe('alarms', () => {
       ].sort(),
     );
     for (const alarm of alarms) expect((alarm.AlarmActions as unknown[]).map(referencedId)).toEqual([topicId]);
+    const [, filter] = one('AWS::Logs::MetricFilter');
+    expect(props(filter).FilterPattern).toBe('{ $.msg = "audit chain broken" }');
   });
 });
 

@@ -148,6 +148,15 @@ describe('options', () => {
     );
   });
 
+  it('has the tasks write the hourly anchors there: AUDIT_ANCHOR_BUCKET, put with retention, nothing that deletes', () => {
+    const task = resourcesOfType(synth.resources, 'AWS::ECS::TaskDefinition').find(([, r]) => props(r).Family === 'porthole')!;
+    const [container] = props(task[1]).ContainerDefinitions as Array<{ Environment: Array<{ Name: string }> }>;
+    expect(container!.Environment.map((e) => e.Name)).toContain('AUDIT_ANCHOR_BUCKET');
+    const policies = JSON.stringify(resourcesOfType(synth.resources, 'AWS::IAM::Policy').map(([, r]) => props(r)));
+    expect(policies).toContain('s3:PutObjectRetention');
+    expect(policies).not.toMatch(/s3:DeleteObject|s3:BypassGovernanceRetention|s3:\*/);
+  });
+
   it('passes cdk-nag, acknowledging single-AZ and nothing that does not apply', () => {
     expect(nagFindings(synth.app)).toEqual([]);
     const rules = acknowledgements(synth.app).map((a) => a.rule);

@@ -6,23 +6,13 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, typ
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { Anchor } from './anchor.js';
+import { parseS3Location, type S3Location } from './s3-location.js';
+
+export { parseS3Location };
 
 export interface AnchorStore {
   /** Writes one anchor and returns where it went (`tools-db` or `s3://bucket/key`). */
   write(anchor: Anchor): Promise<string>;
-}
-
-export interface S3Location {
-  bucket: string;
-  prefix: string;
-}
-
-/** `s3://bucket/optional/prefix` -> bucket and a prefix ending in `/` (or empty). */
-export function parseS3Location(value: string): S3Location {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(value);
-  if (!match) throw new Error(`not an S3 location (s3://bucket/prefix): ${value}`);
-  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
-  return { bucket: match[1]!, prefix: prefix ? `${prefix}/` : '' };
 }
 
 /** Anchors kept for this long in compliance mode; the bucket's default retention applies on top. */

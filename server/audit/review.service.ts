@@ -1,5 +1,6 @@
 // Reviewing the audit log (admins only): filtered pages, one event in full, CSV export, verification and
 // activity. Every read of the log is itself recorded.
+import { integrityStatus, type IntegrityStatus } from './integrity-status.js';
 import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
@@ -142,6 +143,11 @@ export class AuditReviewService {
       }
     }
     return Readable.from(lines());
+  }
+
+  async integrity(user: SessionUser): Promise<IntegrityStatus> {
+    this.requireAdmin(user);
+    return integrityStatus(this.deps.db);
   }
 
   async verify(user: SessionUser, full: boolean): Promise<VerifyResult> {

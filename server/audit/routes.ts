@@ -97,6 +97,25 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
   });
 
   app.get(
+    '/api/audit/integrity',
+    {
+      ...admin,
+      schema: {
+        summary: "Whether the scheduled verification found the audit chain broken (the admins' banner)",
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            broken: Type.Optional(
+              Type.Object({ firstBadSeq: Nullable(Type.String()), problem: Nullable(Type.String()), detectedAt: Type.String() }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => review.integrity(currentUser(request)),
+  );
+
+  app.get(
     '/api/audit/verify',
     {
       ...admin,

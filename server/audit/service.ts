@@ -18,6 +18,7 @@ import {
 
 export type AuditAction =
   | 'system.started'
+  | 'system.audit_broken'
   | 'auth.login'
   | 'auth.login_failed'
   | 'auth.logout'

@@ -16,6 +16,8 @@ export interface MetricsOptions {
   pools: () => Record<string, pg.Pool>;
   /** METRICS_TOKEN; undefined turns the endpoint off. */
   token?: string;
+  /** 1 while the audit chain is not known to be broken, 0 once the scheduled verification found it broken. */
+  auditChainOk?: () => Promise<number>;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -50,6 +52,18 @@ export const metricsPlugin = fp(async function metrics(app: FastifyInstance, opt
       }
     },
   });
+
+  const auditChainOk = opts.auditChainOk;
+  if (auditChainOk) {
+    new Gauge({
+      name: 'porthole_audit_chain_ok',
+      help: '1 unless the scheduled full verification found the audit chain broken (then 0, until a full verification passes)',
+      registers: [registry],
+      async collect() {
+        this.set(await auditChainOk());
+      },
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(
