@@ -30,7 +30,8 @@ describe('server skeleton', () => {
   });
 
   it('answers 503 on /readyz when a source is unreachable', async () => {
-    const toolsDb = connectToolsDb(t.tools.appUrl, { max: 1 });
+    // Readiness asks the tools DB two things at once (ping, audit-log check): one connection each.
+    const toolsDb = connectToolsDb(t.tools.appUrl, { max: 3 });
     const deadPool = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
     const app = await buildApp({
       config: t.config,
