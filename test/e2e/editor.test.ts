@@ -153,7 +153,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
     expect(await theme()).toBeNull();
 
     // Focus outside the editor without clicking (a click on the header's middle lands on a nav link).
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.evaluate('document.activeElement && document.activeElement.blur()');
     await page.keyboard.press('?');
     const help = page.getByTestId('shortcut-help');
     await help.getByRole('heading', { name: 'Keyboard shortcuts' }).waitFor();
