@@ -1,7 +1,8 @@
-// Executes one prepared statement on one RunConnection and shapes the result: a JSON body capped by rows
-// and bytes, or a CSV stream (COPY when the statement allows it, the cursor otherwise) capped by rows.
-// Memory stays flat: rows are fetched in batches, CSV bytes flow with backpressure down to the socket,
-// and a WireWatch stops any single row or result that would not fit before pg buffers it.
+// Executes one prepared statement on one RunConnection and shapes the result: JSON capped by rows and
+// bytes, or a CSV stream capped by rows; each through COPY when the statement allows it, the cursor
+// otherwise. Memory stays flat: COPY bytes flow with backpressure down to the socket, cursor rows are
+// fetched in batches, and a WireWatch stops any single row or result that would not fit before pg
+// buffers it.
 import { CsvStream } from './csv-stream.js';
 import { CopyJsonBatch } from './copy-json.js';
 import {
