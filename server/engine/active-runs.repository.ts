@@ -1,7 +1,7 @@
 // active_runs in the tools DB: the runs executing now on every Porthole task, with their backend's cancel
 // key. Kysely only; the rules live in runs.service.ts.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../schema/database.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { ActiveRunsTable, Database } from '../../schema/database.js';
 import type { BackendKey } from './cancel-request.js';
 
 export interface NewActiveRun {
@@ -145,24 +145,7 @@ export async function withPurgeLock<T>(db: Kysely<Database>, work: () => Promise
   });
 }
 
-type Row = {
-  id: string;
-  user_id: string;
-  user_email: string | null;
-  data_source: string;
-  query_id: string | null;
-  query_version: number | null;
-  sql: string;
-  format: 'json' | 'csv';
-  task_id: string;
-  backend_host: string | null;
-  backend_port: number | null;
-  backend_pid: number | null;
-  backend_key: number | null;
-  started_at: Date;
-  cancel_requested_at: Date | null;
-  cancelled_by: string | null;
-};
+type Row = Omit<Selectable<ActiveRunsTable>, 'expires_at'>;
 
 function toActiveRun(row: Row): ActiveRun {
   const backend =
