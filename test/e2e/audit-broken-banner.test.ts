@@ -77,7 +77,9 @@ describe.skipIf(!browserAvailable)("the admins' banner for a broken audit chain"
         expect(await banner.innerText()).toMatch(/The audit log failed its integrity check\.[\s\S]*broken at event 2/);
       }
       // Red: the deep red of the stylesheet, whatever the theme.
-      expect(await banner.evaluate((element) => getComputedStyle(element).backgroundColor)).toBe('rgb(185, 28, 28)');
+      expect(
+        await page.evaluate(`getComputedStyle(document.querySelector('[data-testid="audit-broken-banner"]')).backgroundColor`),
+      ).toBe('rgb(185, 28, 28)');
 
       await open(page, '/queries');
       await banner.waitFor();
