@@ -3,7 +3,7 @@
 import { buildApp } from './app.js';
 import { AUDIT_LOG_FIX, auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { readDataSourcesFile } from './data-sources/config-file.js';
+import { readSourceDefinitions } from './data-sources/config-file.js';
 import { createDataSourceRegistry, type DataSource } from './data-sources/registry.js';
 import type { DataSourceService } from './data-sources/service.js';
 import { migrateToolsDb } from './db/migrate.js';
@@ -39,7 +39,7 @@ async function refuseUnsafeMainSource(service: DataSourceService, main: DataSour
   throw new StartupRefusal(
     `data source "main" refused (NODE_ENV=production): its role "${result.role}" is not read-only:\n` +
       result.problems.map((problem) => `  - ${problem}`).join('\n') +
-      '\nGive MAIN_DATABASE_URL a read-only role (see schema/reader-role.sql).',
+      '\nGive the main source a read-only role (see schema/reader-role.sql).',
   );
 }
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
     // DATA_SOURCES_FILE is checked now, so its problems stop the start before anything is running.
-    if (config.dataSourcesFile) readDataSourcesFile(config.dataSourcesFile);
+    readSourceDefinitions(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
