@@ -72,6 +72,8 @@ export class QueryPageState {
   settingNotice = $state<string | undefined>();
   /** The run the page this one took over from had finished (see `handoff`). */
   handedRun = $state.raw<HandedRun | undefined>();
+  /** This page took over from /queries/new after a save: saving is not running, so it does not run on open. */
+  takenOver = $state(false);
   /** What a new query starts as (its default data source): "unsaved" means different from this. */
   private blank = $state.raw<QueryContent>(emptyContent());
 
@@ -113,6 +115,7 @@ export class QueryPageState {
     if (handoff?.query.id === this.id) {
       this.accept(handoff.query);
       this.handedRun = handoff.run;
+      this.takenOver = true;
       handoff = undefined;
       this.status = 'ready';
       this.flash('Saved.');
