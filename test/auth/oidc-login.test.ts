@@ -298,10 +298,9 @@ describe('OIDC sign-in with the demo provider', () => {
     expect(endSession.body).toContain(`<script>document.getElementById('op.logoutForm').submit();</script>`);
     const action = /<form id="op\.logoutForm" method="post" action="([^"]+)">/.exec(endSession.body)![1]!;
     const fields = new URLSearchParams(
-      [...endSession.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"\/>/g)].map(([, name, value]) => [
-        name!,
-        value!,
-      ]),
+      [...endSession.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"\/>/g)].map(
+        ([, name, value]): [string, string] => [name!, value!],
+      ),
     );
     expect(fields.get('logout')).toBe('yes');
     const confirmed = await browser.request(new URL(action, provider.issuer).href, {
