@@ -76,6 +76,12 @@ async function main(): Promise<void> {
   if (!(await portIsFree(config.port, config.host))) {
     throw new StartupRefusal(`port ${config.port} on ${config.host} is taken (another Porthole?); set PORT to use another`);
   }
+  // The demo's identity provider takes the port after PORT; checked now too, not after the PostgreSQL start.
+  if (config.demo && !config.oidc && !(await portIsFree(config.port + 1, '127.0.0.1'))) {
+    throw new StartupRefusal(
+      `port ${config.port + 1} on 127.0.0.1 is taken: demo mode's identity provider listens on PORT + 1; set PORT to move both`,
+    );
+  }
 
   const startedAt = Date.now();
   if (config.demo) {

@@ -24,6 +24,7 @@ import {
   removeActiveRun,
   requestCancel,
   type ActiveRun,
+  type RemovedActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
 import type { CsvStream } from './csv-stream.js';
@@ -300,7 +301,7 @@ export class RunService {
     const local = this.live.get(runId);
     if (local) {
       if (local.userId !== user.id && !hasRole(user, 'admin')) throw notRunning(runId);
-      local.cancel(local.userId === user.id ? 'user' : 'admin', user.id);
+      local.cancel(local.userId === user.id ? 'user' : 'admin', { id: user.id, email: user.email, name: user.name });
       return { id: runId, cancelled: true };
     }
     const found = await findActiveRun(this.db, runId);
@@ -561,6 +562,8 @@ export class RunService {
   private errorContext(plan: Plan, run: LiveRun, execution?: Execution) {
     return {
       cancelReason: run.cancelReason,
+      // Someone else's cancel (an admin's) is named to the run's owner.
+      cancelledBy: run.cancelledBy && run.cancelledBy.id !== run.userId ? run.cancelledBy : undefined,
       timeoutMs: plan.timeoutMs,
       position: (pgPosition: string | undefined) =>
         execution ? positionInOriginal(plan.prepared, execution.sent, pgPosition) : undefined,
@@ -572,7 +575,7 @@ export class RunService {
     plan: Plan,
     run: LiveRun,
     execution: Execution | undefined,
-    removed: { cancelRequested: boolean; cancelledBy: string | null } | undefined,
+    removed: RemovedActiveRun | undefined,
     error: unknown,
     durationMs: number,
   ): Promise<AppError> {
@@ -612,7 +615,8 @@ export class RunService {
                 format: plan.format,
                 tier: plan.tier.name,
                 reason: run.cancelReason ?? 'unknown',
-                cancelledBy: run.cancelledBy ?? null,
+                cancelledBy: run.cancelledBy?.id ?? null,
+                ...(run.cancelledBy?.email ? { cancelledByEmail: run.cancelledBy.email } : {}),
               },
             }
           : {

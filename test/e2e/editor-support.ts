@@ -22,11 +22,18 @@ export async function openPage(
   options: {
     role?: Role;
     groups?: string[];
+    /** Who signs in (default "Editor Tester" with a made-up address). */
+    name?: string;
+    email?: string;
     colorScheme?: 'light' | 'dark';
     viewport?: { width: number; height: number };
   } = {},
 ): Promise<EditorPage> {
-  const { cookie } = await signIn(server, options.role ?? 'editor', { name: 'Editor Tester', groups: options.groups });
+  const { cookie } = await signIn(server, options.role ?? 'editor', {
+    name: options.name ?? 'Editor Tester',
+    email: options.email,
+    groups: options.groups,
+  });
   const [name, value] = cookie.split('=') as [string, string];
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
