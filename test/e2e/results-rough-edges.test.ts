@@ -33,10 +33,10 @@ describe.skipIf(!browserAvailable)('chart axes, chart messages and grid timestam
     await replaceSql(admin.page, 'select 1 as one');
     await runAndWait(admin.page);
     await admin.page.goto(`${server.origin}/admin/audit`);
-    const heading = admin.page.locator('#activity-heading');
-    await heading.waitFor();
-    // The first test of this file, on a fresh server: one run so far.
-    await expect.poll(() => heading.innerText()).toBe('Runs per day, last 30 days (1 run)');
+    // The first test of this file, on a fresh server: one run so far (the activity loads after the page).
+    const heading = admin.page.locator('#activity-heading', { hasText: '(1 run)' });
+    await heading.waitFor({ timeout: 30_000 });
+    expect(await heading.innerText()).toBe('Runs per day, last 30 days (1 run)');
     const labels = await axisLabels(admin.page, admin.page.locator('.activity'));
     expect(labels.y.every((label) => /^\d+$/.test(label))).toBe(true);
     for (const label of labels.x) expect(label).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
