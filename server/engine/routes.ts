@@ -24,6 +24,13 @@ const RunBody = Type.Object(
       Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'With queryId: run this version (default: current)' }),
     ),
     params: Type.Optional(RunParams),
+    timeZone: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          'IANA time zone for relative times in date and timestamp variables (today-29d, tomorrow, this_month); default UTC',
+      }),
+    ),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
     background: Type.Optional(
       Type.Boolean({
@@ -148,7 +155,7 @@ function context(request: FastifyRequest, reply: FastifyReply, body?: RunBody): 
   if ((body?.dashboardId !== undefined || body?.refresh !== undefined) && body.queryId === undefined)
     throw new AppError(400, 'invalid_request', 'dashboardId and refresh go with queryId.');
   const cache = body?.queryId ? { dashboardId: body.dashboardId, refresh: body.refresh } : undefined;
-  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply), cache };
+  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply), cache, timeZone: body?.timeZone };
 }
 
 export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }) {
@@ -188,7 +195,9 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       const target = await checkedTarget(runs, request, reply, 'json');
       const body = request.body as RunBody;
       if (body.background) {
-        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip);
+        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip, {
+          timeZone: body.timeZone,
+        });
         return reply.code(202).header('location', `/api/runs/${started.id}`).send(started);
       }
       const ndjson = wantsRowStream(request.headers.accept);
@@ -234,7 +243,12 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
           'Start background runs with POST /api/runs; fetch their CSV from /api/runs/:id/result.',
         );
       }
-      const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
+      const run = await runs.runCsv(
+        { ...context(request, reply), timeZone: body.timeZone },
+        target,
+        body.params ?? {},
+        body.runId,
+      );
       return (
         reply
           .header('cache-control', 'no-store')

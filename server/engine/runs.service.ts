@@ -39,6 +39,7 @@ import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun } from './live-run.js';
 import { refusedRunEvent, storableParams } from './run-params.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
+import { effectiveParams, type EffectiveParams } from './variable-values.js';
 import {
   DEFAULT_RUN_OPTIONS,
   type CsvRun,
@@ -226,7 +227,8 @@ export class RunService {
     // wait on it): such a run is collected whole, within MAX_RESULT_BYTES, and then handed to the sink.
     // Free SQL and row streams (NDJSON) never touch the cache and stream from the database as they come.
     if (this.resultCache && plan.saved && batches === 'document' && !context.cache?.off) {
-      const run = await this.resultCache.runJson(context, plan.saved, params, plan.id, plan.tier.name, () =>
+      // Keyed by the values bound: a rolling `today-29d` shares results within a day, not across days.
+      const run = await this.resultCache.runJson(context, plan.saved, plan.params, plan.id, plan.tier.name, () =>
         this.executeCollected(context, plan),
       );
       headed.columns(run.columns);
@@ -372,9 +374,15 @@ export class RunService {
     }
     let source: DataSource;
     let prepared: PreparedStatement;
+    let effective: EffectiveParams;
     try {
       source = this.sources.find(user, sourceId);
-      prepared = await prepareStatement(sql, params, saved?.variables ?? [], { runId: id, userId: user.id, queryId: saved?.id });
+      effective = effectiveParams(sql, params, saved?.variables ?? [], { timeZone: context.timeZone });
+      prepared = await prepareStatement(sql, effective.params, saved?.variables ?? [], {
+        runId: id,
+        userId: user.id,
+        queryId: saved?.id,
+      });
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) return refuse(error);
       throw error;
@@ -393,7 +401,9 @@ export class RunService {
       maxRowBytes: this.options.maxRowBytes,
     };
     const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
-    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params, saved };
+    const { relative, defaulted, timeZone } = effective;
+    const resolution = { relative, defaulted, timeZone };
+    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params: effective.params, resolution, saved };
   }
 
   /** One gate per tier's pool: each tier has its own connections. */
@@ -454,7 +464,13 @@ export class RunService {
             action: 'run.started',
             sql: plan.sql,
             params: storableParams(plan.params),
-            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind, tier: plan.tier.name },
+            details: {
+              runId: plan.id,
+              format: plan.format,
+              statement: plan.prepared.checked.kind,
+              tier: plan.tier.name,
+              ...variableDetails(plan.resolution),
+            },
           });
           await began;
           run.check();
@@ -631,6 +647,15 @@ export class RunService {
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
     return answer;
   }
+}
+
+/** What run.started says about the values beside `params` (which are the absolute values bound). */
+function variableDetails(resolution: Plan['resolution']): Record<string, unknown> {
+  const relative = Object.keys(resolution.relative).length > 0;
+  return {
+    ...(relative ? { relativeParams: storableParams(resolution.relative), timeZone: resolution.timeZone } : {}),
+    ...(resolution.defaulted.length ? { defaultParams: resolution.defaulted } : {}),
+  };
 }
 
 function notRunning(runId: string): AppError {

@@ -27,6 +27,8 @@ export async function openPage(
     email?: string;
     colorScheme?: 'light' | 'dark';
     viewport?: { width: number; height: number };
+    /** The browser's time zone (default Europe/London). */
+    timezoneId?: string;
   } = {},
 ): Promise<EditorPage> {
   const { cookie } = await signIn(server, options.role ?? 'editor', {
@@ -38,7 +40,7 @@ export async function openPage(
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
     viewport: options.viewport ?? { width: 1360, height: 1000 },
-    timezoneId: 'Europe/London',
+    timezoneId: options.timezoneId ?? 'Europe/London',
   });
   await context.addCookies([{ name, value, url: server.origin }]);
   // Runs in the page (as a string: this file is type-checked without the DOM library).

@@ -7,8 +7,12 @@ import type { Person } from '../../../lib/people';
 import { streamRun } from './run-stream';
 
 /** What the server runs: free SQL on a data source, or a saved query's stored SQL. */
-export type RunRequest =
-  { dataSource: string; sql: string; params: Record<string, string> } | { queryId: string; params: Record<string, string> };
+export type RunRequest = (
+  { dataSource: string; sql: string; params: Record<string, string> } | { queryId: string; params: Record<string, string> }
+) & {
+  /** The zone relative times in the params (today-29d) resolve in. */
+  timeZone?: string;
+};
 
 /** A finished run handed from one page to the next (a new query's page to its permalink after Save). */
 export interface HandedRun {
