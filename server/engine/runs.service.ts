@@ -232,7 +232,7 @@ export class RunService {
         this.executeCollected(context, plan),
       );
       headed.columns(run.columns);
-      if (run.rowCount > 0) await headed.rows(run.rowsJson, run.rowCount);
+      if (run.rowCount > 0) await headed.rows(Buffer.from(run.rowsJson), run.rowCount);
       const { rowsJson: _rows, columns: _columns, ...totals } = run;
       return { ...totals, id: plan.id, tier: plan.tier.name };
     }
