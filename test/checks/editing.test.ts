@@ -52,7 +52,10 @@ const preview = (query: string) => call(t, owner, 'GET', `/api/checks/schedule-p
 
 describe('schedule preview', () => {
   it('puts a cron expression in words and gives its next five runs in its time zone', async () => {
-    const body = await expectStatus<Preview>(preview(`cron=${encodeURIComponent('30 9 * * 1-5')}&timeZone=America/New_York`), 200);
+    const body = await expectStatus<Preview>(
+      preview(`cron=${encodeURIComponent('30 9 * * 1-5')}&timeZone=America/New_York`),
+      200,
+    );
     expect(body.scheduleText).toBe('at 09:30, Monday through Friday (America/New_York time)');
     expect(body.nextRuns).toHaveLength(5);
     for (const run of body.nextRuns) {

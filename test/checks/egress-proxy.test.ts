@@ -138,7 +138,10 @@ afterAll(async () => {
 });
 
 const destination = (kind: 'slack' | 'webhook', name: string, url: string) =>
-  expectStatus<{ id: string; secret: string | null }>(call(t, admin, 'POST', '/api/alert-destinations', { kind, name, url }), 201);
+  expectStatus<{ id: string; secret: string | null }>(
+    call(t, admin, 'POST', '/api/alert-destinations', { kind, name, url }),
+    201,
+  );
 const sendTest = (id: string) =>
   expectStatus<{ status: string; detail: string | null }>(call(t, admin, 'POST', `/api/alert-destinations/${id}/test`), 200);
 
@@ -193,7 +196,11 @@ describe('deliveries through the egress proxy', () => {
 
   it('applies the SSRF rules before opening a tunnel: a host that now resolves to 10.x is refused', async () => {
     const saved = await destination('webhook', 'rebinding through the proxy', 'https://hooks.example/rebind');
-    await adminQuery(`update alert_destinations set url = 'https://internal.example/hook' where id = $1`, [saved.id], t.tools.database);
+    await adminQuery(
+      `update alert_destinations set url = 'https://internal.example/hook' where id = $1`,
+      [saved.id],
+      t.tools.database,
+    );
     const tunnelsBefore = tunnels.length;
     const outcome = await sendTest(saved.id);
     expect(outcome.status).toBe('refused');
@@ -201,7 +208,11 @@ describe('deliveries through the egress proxy', () => {
     expect(tunnels.length).toBe(tunnelsBefore);
     // And at save time, as without a proxy.
     const refused = await expectStatus<{ error: { code: string } }>(
-      call(t, admin, 'POST', '/api/alert-destinations', { kind: 'webhook', name: 'metadata', url: 'https://169.254.170.2/v2/credentials' }),
+      call(t, admin, 'POST', '/api/alert-destinations', {
+        kind: 'webhook',
+        name: 'metadata',
+        url: 'https://169.254.170.2/v2/credentials',
+      }),
       400,
     );
     expect(refused.error.code).toBe('destination_refused');
