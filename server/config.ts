@@ -67,8 +67,13 @@ export interface Config {
     from: string;
     /** ALERTS_INCLUDE_ROWS=false keeps result rows out of notifications (they leave the VPC). */
     includeRows: boolean;
-    /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and over http). */
+    /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and, outside production, over http). */
     webhookAllowedHosts: string[];
+    /**
+     * HTTPS_PROXY (or https_proxy) and NO_PROXY: the egress proxy Slack and webhook deliveries leave the
+     * private subnets through (server/checks/egress-proxy.ts); the stack's egressProxyUrl sets them.
+     */
+    egressProxy?: { url: string; noProxy: string[] };
   };
   /** The result store's caps, in compressed bytes (server/results/store.ts). */
   results: { maxEntryBytes: number; maxTotalBytes: number };
@@ -222,6 +227,20 @@ function readOidc(r: EnvReader, scopes: string, groupsClaim: string, required: b
   return { issuerUrl, clientId, clientSecret, scopes, groupsClaim };
 }
 
+/** HTTPS_PROXY (curl's lower-case spelling too): an http(s)://host:port origin, credentials allowed. */
+function readEgressProxy(r: EnvReader): Config['alerts']['egressProxy'] {
+  const name = r.string('HTTPS_PROXY') !== undefined ? 'HTTPS_PROXY' : 'https_proxy';
+  const raw = r.url(name, ['http:', 'https:']);
+  if (raw === undefined) return undefined;
+  const url = new URL(raw);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    r.problems.push(`${name} must be a proxy origin like http://proxy.internal:3128 (no path)`);
+    return undefined;
+  }
+  const noProxy = r.list(r.string('NO_PROXY') !== undefined ? 'NO_PROXY' : 'no_proxy').map((entry) => entry.toLowerCase());
+  return { url: raw, noProxy };
+}
+
 function readAlerts(r: EnvReader): Config['alerts'] {
   const from = r.string('ALERT_FROM') ?? 'Porthole <porthole@localhost>';
   if (!/^[^<>@\s]+@[^<>@\s]+$|<[^<>@\s]+@[^<>@\s]+>$/.test(from))
@@ -231,6 +250,7 @@ function readAlerts(r: EnvReader): Config['alerts'] {
     from,
     includeRows: r.boolean('ALERTS_INCLUDE_ROWS', true),
     webhookAllowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS').map((host) => host.toLowerCase()),
+    egressProxy: readEgressProxy(r),
   };
 }
 

@@ -111,7 +111,7 @@ export class PortholeService extends Construct {
       'HTTPS to VPC endpoints and S3 (no internet route)',
     );
     network.endpointSecurityGroup?.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(443), 'HTTPS from Porthole tasks');
-    // Alert emails to the SES SMTP endpoint; Slack and outside webhooks need the egress proxy (docs/deploy.md).
+    // Alert emails to the SES SMTP endpoint; Slack and outside webhooks leave through the egress proxy (docs/deploy.md).
     this.taskSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.vpcCidr), ec2.Port.tcp(SMTP_PORT), 'SMTP to the SES endpoint');
     network.endpointSecurityGroup?.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(SMTP_PORT), 'SMTP from Porthole tasks');
     if (settings.egressProxy) {
@@ -119,7 +119,7 @@ export class PortholeService extends Construct {
       this.taskSecurityGroup.addEgressRule(
         ec2.Peer.ipv4(settings.egressProxy.cidr),
         ec2.Port.tcp(proxyPort),
-        'To the egress proxy (identity provider)',
+        'To the egress proxy (identity provider, Slack, webhooks)',
       );
     }
 
@@ -149,7 +149,8 @@ export class PortholeService extends Construct {
       ALERT_FROM: `Porthole <porthole@${settings.domainName}>`,
       ...signInEnvironment(settings.signIn),
       ...(settings.egressProxy
-        ? // Node 24's fetch honours these with NODE_USE_ENV_PROXY; only the identity provider is called over HTTP.
+        ? // Node 24's fetch honours these with NODE_USE_ENV_PROXY (the identity provider); Slack and webhook
+          // deliveries read HTTPS_PROXY and NO_PROXY through the typed config (server/checks/egress-proxy.ts).
           {
             NODE_USE_ENV_PROXY: '1',
             HTTPS_PROXY: settings.egressProxy.url,

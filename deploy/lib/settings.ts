@@ -68,8 +68,8 @@ export interface PortholeSettings {
   auditAnchors: { enabled: boolean; retentionDays: number };
   imageRepositoryName: string;
   /**
-   * An HTTPS proxy for the one call that leaves the VPC: the identity provider's token and key
-   * endpoints (not needed when the provider is reachable privately).
+   * An HTTPS proxy for the calls that leave the VPC: the identity provider's token and key endpoints
+   * (not needed when the provider is reachable privately), and Slack and outside webhook alerts.
    */
   egressProxy?: { url: string; cidr: string };
 }
