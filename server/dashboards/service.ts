@@ -17,6 +17,7 @@ import { dashboardNotFound, permissionsFor, requireDashboardAccess, type Permiss
 import { checkDashboardContent, sameDashboardContent, type DashboardContent } from './content.js';
 import {
   deleteDashboard,
+  findCardRunFacts,
   findDashboard,
   findDashboardVersion,
   insertDashboard,
@@ -121,11 +122,10 @@ export class DashboardsService {
    * any run), and gives the dashboard's cache max age.
    */
   async cardForRun(user: SessionUser, id: string, queryId: string): Promise<DashboardCardForRun> {
-    const dashboard = await this.visible(user, id);
-    const current = await this.current(dashboard);
-    if (!current.content.cards.some((card) => card.queryId === queryId))
-      throw new AppError(400, 'not_on_dashboard', `Query ${queryId} is not a card of dashboard ${id}.`);
-    return { dashboardId: id, cacheMaxAgeSeconds: current.content.cacheMaxAgeSeconds };
+    const found = await findCardRunFacts(this.db, id, queryId);
+    if (!found || !permissionsFor(user, found).read) throw dashboardNotFound(id);
+    if (!found.onDashboard) throw new AppError(400, 'not_on_dashboard', `Query ${queryId} is not a card of dashboard ${id}.`);
+    return { dashboardId: id, cacheMaxAgeSeconds: found.cacheMaxAgeSeconds };
   }
 
   // -- changing ---------------------------------------------------------------------------------------

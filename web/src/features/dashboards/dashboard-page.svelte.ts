@@ -2,6 +2,7 @@
 // them), the cards' runs, auto-refresh while visible, and edit mode with an optimistic save (409 -> the
 // shared conflict dialog: keep mine on top of theirs, or take theirs).
 import { api, ApiError } from '../../lib/api';
+import { preloadChartRenderer } from '../../lib/chart/ChartView.svelte';
 import {
   contentOf,
   dashboardsApi,
@@ -33,11 +34,16 @@ export class DashboardPageState {
   saving = $state(false);
   saveError = $state<string>();
   now = $state(Date.now());
-  // A card added in edit mode is not on the saved dashboard yet: it runs as its query alone until saved.
-  readonly runs = new CardRuns((card) => (card.id in this.addedQueries ? undefined : this.dashboard?.id));
+  readonly runs = new CardRuns((card) => this.dashboardIdFor(card));
   private timers: ReturnType<typeof setInterval>[] = [];
 
   readonly tv = locationSearch().get('tv') === '1';
+
+  /** The saved dashboard a card's runs and downloads are recorded for; a card added in edit mode is not on
+   * it yet, so until the save it runs as its query alone. */
+  dashboardIdFor(card: Card): string | undefined {
+    return card.id in this.addedQueries ? undefined : this.dashboard?.id;
+  }
 
   get content(): DashboardContent | undefined {
     return this.editing ? this.draft : this.dashboard && contentOf(this.dashboard.version);
@@ -52,6 +58,8 @@ export class DashboardPageState {
       this.dashboard = await dashboardsApi.get(id);
       this.values = currentValues(this.dashboard.version.variables, locationSearch());
       this.runAll();
+      // Vega loads and compiles while the cards' runs are on their way, not after the first one lands.
+      if (this.dashboard.version.cards.some((card) => card.display === 'chart')) void preloadChartRenderer();
     } catch (error) {
       this.error = error instanceof ApiError ? error.message : String(error);
     }
