@@ -2,7 +2,7 @@
 // helpers to type into CodeMirror and wait for results.
 import type { Browser, Page } from 'playwright-core';
 import { expect, onTestFailed } from 'vitest';
-import { signIn } from '../support/auth.js';
+import { signIn, type SignedIn } from '../support/auth.js';
 import { watchPage } from '../support/browser.js';
 import type { TestServer } from '../support/server.js';
 import type { Role } from '../../server/config.js';
@@ -24,9 +24,14 @@ export async function openPage(
     groups?: string[];
     colorScheme?: 'light' | 'dark';
     viewport?: { width: number; height: number };
+    /** Someone already signed in (e.g. the owner of what the test made through the API) instead of a new user. */
+    as?: SignedIn;
+    /** Runs before the page is opened (e.g. installing Playwright's clock). */
+    beforeOpen?: (page: Page) => Promise<void>;
   } = {},
 ): Promise<EditorPage> {
-  const { cookie } = await signIn(server, options.role ?? 'editor', { name: 'Editor Tester', groups: options.groups });
+  const { cookie } =
+    options.as ?? (await signIn(server, options.role ?? 'editor', { name: 'Editor Tester', groups: options.groups }));
   const [name, value] = cookie.split('=') as [string, string];
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
@@ -49,6 +54,7 @@ export async function openPage(
       .screenshot({ path: `test-results/failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` })
       .catch(() => undefined);
   });
+  await options.beforeOpen?.(page);
   await page.goto(`${server.origin}${path}`);
   await page.waitForLoadState('networkidle'); // the page's own loading (data sources, schema, a saved query) is over
   return {
