@@ -1,4 +1,4 @@
-// npm run bench -- engine [--rows=1000000] [--only=csv,json,stream,concurrency]
+// npm run bench -- engine [--rows=1000000] [--only=csv,json,stream,sqlpad,concurrency] [--server-cpu-prof=DIR]
 // Measured in one run on one machine, against Porthole running as its own process:
 //   csv          1M rows x 8 columns through POST /api/runs.csv vs COPY (query) TO STDOUT through the raw
 //                driver (and psql when installed); the server's peak RSS growth while streaming
@@ -44,7 +44,7 @@ function post(
     const request = http.request(`${bench.origin}${path}`, {
       method: 'POST',
       agent,
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, origin: bench.origin, 'content-type': 'application/json' },
     });
     request.on('response', (response) => {
       let bytes = 0;
@@ -241,7 +241,7 @@ function timedPost(
     const request = http.request(`${bench.origin}${path}`, {
       method: 'POST',
       agent,
-      headers: { cookie: bench.cookies[0]!, 'content-type': 'application/json', accept },
+      headers: { cookie: bench.cookies[0]!, origin: bench.origin, 'content-type': 'application/json', accept },
     });
     request.on('response', (response) => {
       let bytes = 0;
@@ -379,7 +379,13 @@ export async function benchEngine(args: string[] = process.argv.slice(2)): Promi
   const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
   const rows = Number(option('rows') ?? 1_000_000);
   const only = (option('only') ?? 'csv,json,stream,sqlpad,concurrency').split(',');
-  const bench = await startEngineBench({ rows, users: 40, log: (line) => console.log(`engine: ${line}`) });
+  const profileDir = option('server-cpu-prof');
+  const bench = await startEngineBench({
+    rows,
+    users: 40,
+    log: (line) => console.log(`engine: ${line}`),
+    serverNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  });
   try {
     console.log(
       `engine: Porthole (pid ${bench.server.child.pid}) on ${bench.origin}, ${rows.toLocaleString('en-US')} rows ready`,

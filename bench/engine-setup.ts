@@ -61,6 +61,8 @@ export async function startEngineBench(options: {
   log: (line: string) => void;
   /** Rows of demo notification data in the main database (default 1,000). */
   notifications?: number;
+  /** Extra Node options for the server process, e.g. --cpu-prof --cpu-prof-dir=DIR (written when it stops). */
+  serverNodeArgs?: string[];
 }): Promise<EngineBench> {
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -156,7 +158,10 @@ export async function startEngineBench(options: {
       await toolsDb.close();
     }
 
-    const server = startProcess(process.execPath, ['--import', TSX_LOADER, 'server/main.ts'], { cwd: process.cwd(), env });
+    const server = startProcess(process.execPath, [...(options.serverNodeArgs ?? []), '--import', TSX_LOADER, 'server/main.ts'], {
+      cwd: process.cwd(),
+      env,
+    });
     cleanups.push(async () => {
       server.signalGroup('SIGTERM');
       await server.exited;

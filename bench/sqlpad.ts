@@ -1,7 +1,10 @@
-// SQLPad 3.1.0's JSON of the same query, side by side with Porthole's (issue #17): installed from npm into
+// SQLPad 3.1.0's JSON of the same query, side by side with Porthole's (issue #19): installed from npm into
 // a temporary folder at bench time, with pg ^8.11.0 in place of its pg 7 (which does not run on current
-// Node), started on this Node with its defaults, and asked for all rows through its API (basic auth). If it
-// cannot be installed or run, the reason is printed and the other ratios stand.
+// Node), started with its defaults on a Node it runs on, and asked for all rows through its API (basic
+// auth). It does not start on Node 23 or later (its nedb store calls util.isDate, removed in Node 23), so
+// it runs on SQLPAD_NODE, else the first `node` on PATH older than 23 (Debian's node 20 here), else this
+// Node; the line says which. If it cannot be installed or run, the reason is printed and the other ratios
+// stand.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,6 +19,23 @@ const ROUNDS = 2;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/** A Node SQLPad 3.1.0 runs on (see the header), with its version. */
+async function sqlpadNode(): Promise<{ path: string; version: string }> {
+  const onPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'node'));
+  for (const candidate of [process.env.SQLPAD_NODE, ...onPath]) {
+    if (!candidate) continue;
+    const version = await run(candidate, ['--version']).then(
+      ({ stdout }) => stdout.trim(),
+      () => undefined,
+    );
+    if (version && Number(/^v(\d+)\./.exec(version)?.[1]) < 23) return { path: candidate, version };
+  }
+  return { path: process.execPath, version: process.version };
+}
+
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -28,6 +48,7 @@ export async function benchSqlpad(
 ): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'porthole-bench-sqlpad-'));
   let child: ReturnType<typeof spawn> | undefined;
+  let node = { path: process.execPath, version: process.version };
   try {
     await writeFile(
       path.join(dir, 'package.json'),
@@ -43,7 +64,8 @@ export async function benchSqlpad(
     const origin = `http://127.0.0.1:${port}`;
     const admin = { email: 'bench@example.com', password: 'bench-password-not-secret' };
     let output = '';
-    child = spawn(process.execPath, [path.join(dir, 'node_modules/sqlpad/server.js')], {
+    node = await sqlpadNode();
+    child = spawn(node.path, [path.join(dir, 'node_modules/sqlpad/server.js')], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,
@@ -74,7 +96,7 @@ export async function benchSqlpad(
     for (;;) {
       if (child.exitCode !== null) {
         console.log(
-          `engine sqlpad: sqlpad@3.1.0 cannot run on Node ${process.version}: ` +
+          `engine sqlpad: sqlpad@3.1.0 cannot run on Node ${node.version}: ` +
             (output
               .split('\n')
               .filter((l) => /error/i.test(l) && !/^\s+at /.test(l))
@@ -88,7 +110,7 @@ export async function benchSqlpad(
       );
       if (up) break;
       if (Date.now() > deadline) {
-        console.log(`engine sqlpad: sqlpad@3.1.0 did not start on Node ${process.version}: ${output.trim().slice(-300)}`);
+        console.log(`engine sqlpad: sqlpad@3.1.0 did not start on Node ${node.version}: ${output.trim().slice(-300)}`);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -131,7 +153,7 @@ export async function benchSqlpad(
     }
     const bestTime = Math.min(...times);
     console.log(
-      `engine sqlpad: sqlpad@3.1.0 (pg ^8.11.0) on Node ${process.version}, the same ${rows.toLocaleString('en-US')} rows as JSON ` +
+      `engine sqlpad: sqlpad@3.1.0 (pg ^8.11.0) on Node ${node.version} (Porthole on ${process.version}), the same ${rows.toLocaleString('en-US')} rows as JSON ` +
         `(${mb(bytes)}): best of ${ROUNDS} ${seconds(bestTime)}, RSS growth ${mb(growth)}` +
         (porthole
           ? `; Porthole JSON ${seconds(porthole.jsonBest)} and ${mb(porthole.growth)}: ` +
@@ -140,7 +162,7 @@ export async function benchSqlpad(
           : ''),
     );
   } catch (error) {
-    console.log(`engine sqlpad: sqlpad@3.1.0 failed on Node ${process.version}: ${lastLines(error)} ${output_tail(child)}`);
+    console.log(`engine sqlpad: sqlpad@3.1.0 failed on Node ${node.version}: ${lastLines(error)} ${output_tail(child)}`);
   } finally {
     if (child && child.exitCode === null) {
       child.kill('SIGTERM');

@@ -129,17 +129,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  // Before the features that define jobs on it (sessions first).
+  await app.register(schedulerPlugin, {
+    connectionString: config.toolsDatabaseUrl,
+    clock: deps.schedulerClock,
+    instanceName: deps.instanceName,
+  });
   // Before any route, so every /auth/* route registered later gets the limit.
   await app.register(authRateLimitPlugin, { perMinute: config.authRateLimitPerMinute });
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
   await app.register(tokensPlugin); // before the perimeter: a Bearer token is the request's principal
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
-  await app.register(schedulerPlugin, {
-    connectionString: config.toolsDatabaseUrl,
-    clock: deps.schedulerClock,
-    instanceName: deps.instanceName,
-  });
   scheduleAuditIntegrity(app, anchorStoreFor(deps.toolsDb.db, config.auditAnchorBucket));
   await app.register(enginePlugin);
   await app.register(healthRoutes, {

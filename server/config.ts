@@ -2,6 +2,7 @@
 // sees the whole list at once instead of fixing one variable per restart.
 import type { ColumnRef, TierDefinition } from './data-sources/tiers.js';
 import { parseS3Location } from './audit/s3-location.js';
+import { rdsIamFromUrl, type RdsIamConnection } from './data-sources/rds-iam.js';
 import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
@@ -31,6 +32,8 @@ export interface Config {
   toolsDatabaseUrl?: string;
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
+  /** MAIN_DATABASE_AUTH=rds-iam: the main source signs IAM tokens instead (mainDatabaseUrl is then unset). */
+  mainDatabaseIam?: RdsIamConnection;
   dataSourcesFile?: string;
   /** The main source's access tiers when DATA_SOURCES_FILE gives none: set by demo mode, never from the environment. */
   mainSourceTiers?: { tiers: TierDefinition[]; sensitiveColumns: ColumnRef[] };
@@ -249,13 +252,26 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = readPublicUrl(r, production, host, port);
 
   const mainDatabaseUrl = r.url('MAIN_DATABASE_URL', POSTGRES);
-  if (!demo)
+  const mainDatabaseAuth = r.oneOf('MAIN_DATABASE_AUTH', ['password', 'rds-iam'] as const, 'password');
+  if (mainDatabaseAuth === 'rds-iam')
+    r.require(
+      'MAIN_DATABASE_URL',
+      mainDatabaseUrl,
+      'with MAIN_DATABASE_AUTH=rds-iam (postgres://user@host:port/database, no password)',
+    );
+  // DATA_SOURCES_FILE may define "main" instead (checked with the file: data-sources/config-file.ts).
+  else if (!demo && r.string('DATA_SOURCES_FILE') === undefined)
     r.require('MAIN_DATABASE_URL', mainDatabaseUrl, 'when TOOLS_DATABASE_URL is set (demo data exists only in demo mode)');
 
   const databaseCaFile = r.string('DATABASE_CA_FILE') ?? r.string('PGSSLROOTCERT');
   const caProblem = databaseCaFile === undefined ? undefined : caBundleProblem(databaseCaFile);
   if (caProblem) r.problems.push(`DATABASE_CA_FILE (or PGSSLROOTCERT) ${databaseCaFile} ${caProblem}`);
   const tls = (url: string | undefined) => (url === undefined ? undefined : withDatabaseTls(url, databaseCaFile));
+
+  const mainDatabaseIam: RdsIamConnection | undefined =
+    mainDatabaseAuth === 'rds-iam' && mainDatabaseUrl !== undefined
+      ? rdsIamFromUrl(tls(mainDatabaseUrl)!, env, r.problems)
+      : undefined;
 
   const sessionSecret = r.string('SESSION_SECRET');
   if (sessionSecret !== undefined) {
@@ -290,7 +306,8 @@ export function loadConfig(env: Env = process.env): Config {
     demoNotifications: r.integer('DEMO_NOTIFICATIONS', 500_000, 1_000, 50_000_000),
     toolsDatabaseUrl: tls(toolsDatabaseUrl),
     toolsMigrationUrl: tls(r.url('TOOLS_MIGRATION_URL', POSTGRES)),
-    mainDatabaseUrl: tls(mainDatabaseUrl),
+    mainDatabaseUrl: mainDatabaseAuth === 'rds-iam' ? undefined : tls(mainDatabaseUrl),
+    mainDatabaseIam,
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
     databaseCaFile,
     sessionSecret,

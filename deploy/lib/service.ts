@@ -48,7 +48,8 @@ export interface ApplicationSecrets {
   sessionSecret: secretsmanager.ISecret;
   oidcClientSecret: secretsmanager.ISecret;
   smtpCredentials: secretsmanager.ISecret;
-  mainDatabaseUrl: secretsmanager.ISecret;
+  /** Unset with IAM database authentication (settings.mainDatabaseIam): the reader has no password. */
+  mainDatabaseUrl?: secretsmanager.ISecret;
 }
 
 export interface PortholeServiceProps {
@@ -98,7 +99,7 @@ export class PortholeService extends Construct {
     );
     this.taskSecurityGroup.connections.allowTo(
       props.mainDatabaseSecurityGroup,
-      ec2.Port.tcp(5432),
+      ec2.Port.tcp(settings.mainDatabasePort),
       'Porthole tasks to the main database (read-only role)',
     );
     // HTTPS out: the interface endpoints and the S3 gateway endpoint's prefix list (whose id cannot be
@@ -166,7 +167,7 @@ export class PortholeService extends Construct {
       secrets: {
         SESSION_SECRET: ecs.Secret.fromSecretsManager(secrets.sessionSecret),
         OIDC_CLIENT_SECRET: ecs.Secret.fromSecretsManager(secrets.oidcClientSecret),
-        MAIN_DATABASE_URL: ecs.Secret.fromSecretsManager(secrets.mainDatabaseUrl),
+        ...(secrets.mainDatabaseUrl ? { MAIN_DATABASE_URL: ecs.Secret.fromSecretsManager(secrets.mainDatabaseUrl) } : {}),
         // {"username","password"}: SES SMTP credentials; /app/start.mjs makes SMTP_URL of them.
         SMTP_SECRET: ecs.Secret.fromSecretsManager(secrets.smtpCredentials),
         // Whole JSON documents: /app/start.mjs turns them into TOOLS_DATABASE_URL / TOOLS_MIGRATION_URL.

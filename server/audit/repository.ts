@@ -247,6 +247,8 @@ export async function queryRunEvents(db: Kysely<Database>, queryId: string, limi
       'duration_ms',
       'error_code',
       sql<string | null>`params::text`.as('params'),
+      sql<string | null>`details->>'cancelledBy'`.as('cancelled_by'),
+      sql<string | null>`details->>'cancelledByEmail'`.as('cancelled_by_email'),
     ])
     .where('query_id', '=', queryId)
     .where('action', 'in', RUN_OUTCOMES);

@@ -161,7 +161,12 @@ export class CheckRunner {
       controller.abort();
     }, check.timeout_ms);
     try {
-      const result = await this.deps.runs.runJson({ user: owner, signal: controller.signal }, target, check.params);
+      const result = await this.deps.runs.runJson(
+        // Relative times in its params (today-1d) follow the check's own zone (its cron's, else UTC).
+        { user: owner, signal: controller.signal, timeZone: check.time_zone },
+        target,
+        check.params,
+      );
       const rows = JSON.parse(`[${result.rowsJson}]`) as unknown[][];
       const verdict = evaluate(conditionOf(check), { columns: result.columns, rows });
       return {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../lib/errors.js';
 import type { DataSource, DataSourceRegistry, SourceTier } from './registry.js';
 import { readSourceSchema, type SchemaColumn, type SchemaRelation, type SourceSchema } from './schema-browser.js';
+import { explainRdsIamRefusal } from './rds-iam.js';
 import { checkDataSourceRole, IDENTITY_SQL, type DatabaseIdentity, type SelfCheckResult } from './self-check.js';
 import { checkTierColumns } from './tier-check.js';
 import { chooseTier } from './tiers.js';
@@ -282,7 +283,10 @@ export class DataSourceService {
     const tierRoles: SourceCheckResult['tierRoles'] = [];
     const tiered = source.tiers.length > 1;
     for (const tier of source.tiers) {
-      const client = await tier.pool.connect();
+      const client = await tier.pool.connect().catch((error: unknown) => {
+        const explained = tier.rdsIam && explainRdsIamRefusal(error, tier.rdsIam);
+        throw explained ? new Error(explained, { cause: error }) : error;
+      });
       let failed: Error | undefined;
       try {
         const result = await checkDataSourceRole(client, tools);

@@ -3,7 +3,7 @@
 // Memory stays flat: rows are fetched in batches, CSV bytes flow with backpressure down to the socket,
 // and a WireWatch stops any single row or result that would not fit before pg buffers it.
 import { CsvStream } from './csv-stream.js';
-import { jsonRowsText } from './json-rows.js';
+import { CopyJsonBatch } from './copy-json.js';
 import {
   CopyOutReader,
   deferred,
@@ -16,7 +16,7 @@ import {
 import type { StatementKind } from './guard.js';
 import type { RunConnection } from './run-connection.js';
 import type { CancelReason } from './run-errors.js';
-import { copyText, cursorText, type PreparedStatement, type SentText } from './statement.js';
+import { copyText, cursorText, jsonCopyText, type PreparedStatement, type SentText } from './statement.js';
 import { columnInfo, convertRows, converterFor, csvLine, type ColumnInfo } from './values.js';
 
 export interface ExecutionLimits {
@@ -45,45 +45,47 @@ export interface JsonResult {
 export interface RowSink {
   /** The columns; `run` names the run (the service adds it, the executor does not know it). */
   columns(columns: ColumnInfo[], run?: { id: string; statement: StatementKind }): void;
-  /** Resolves when the rows are on their way and the next batch may be read (backpressure). */
-  rows(rowsJson: string, count: number): void | Promise<void>;
+  /**
+   * One batch: JSON arrays, comma-separated, as UTF-8 (the sink may keep the buffer). Resolves when the
+   * rows are on their way and the next batch may be read (backpressure); never called while a previous
+   * call is unresolved.
+   */
+  rows(rowsJson: Buffer, count: number): void | Promise<void>;
 }
+
+const COMMA = Buffer.from(',');
 
 /** A sink that keeps the whole result in memory, for callers that want it whole. */
 export class RowCollector implements RowSink {
   described: ColumnInfo[] = [];
-  private readonly parts: string[] = [];
+  private readonly parts: Buffer[] = [];
 
   columns(columns: ColumnInfo[]): void {
     this.described = columns;
   }
 
-  rows(rowsJson: string): void {
+  rows(rowsJson: Buffer): void {
     this.parts.push(rowsJson);
   }
 
   /** The rows as JSON array elements, comma-separated, ready to be placed inside [ ]. */
   get rowsJson(): string {
-    return this.parts.join(',');
+    return Buffer.concat(this.parts.flatMap((part, i) => (i > 0 ? [COMMA, part] : [part]))).toString('utf8');
   }
 }
 
-/** How a JSON result's rows were formatted: by PostgreSQL (json-rows.ts) or by the converters (values.ts). */
-export type JsonFormatting = 'database' | 'converters';
+/**
+ * How a JSON result's rows were formatted: PostgreSQL's text through COPY, re-framed (copy-json.ts), or a
+ * cursor's values through the converters (values.ts). Both give the same bytes (test/engine/json-formatting.test.ts).
+ */
+export type JsonFormatting = 'copy' | 'converters';
 
 export interface JsonOptions {
   /** Small first batches for a page that shows rows as they come (NDJSON), or larger ones (default). */
   batches?: 'document' | 'stream';
-  /**
-   * 'converters' (default) or 'database' (json-rows.ts, where the wrap applies). Both give the same bytes
-   * (test/engine/json-formatting.test.ts); `npm run bench -- engine` measured PostgreSQL's to_json per
-   * value about three times slower than the converters for 1M rows x 8 mixed columns, so it is not the
-   * default.
-   */
+  /** 'converters' runs the cursor even where COPY could run the statement (to compare the two). */
   formatting?: JsonFormatting;
 }
-
-type TextRow = Array<string | null>;
 
 export interface CsvOutcome {
   rowCount: number;
@@ -160,76 +162,193 @@ export class Execution {
   }
 
   /**
-   * Reads a JSON result into `sink` batch by batch. The next batch is fetched only once the sink has taken
-   * the last one, so a reader that stops reading stalls the cursor instead of growing memory. The byte cap
-   * counts the rows as they go out (JSON text, escapes included).
+   * Reads a JSON result into `sink` batch by batch: a JSON document through COPY where COPY can run the
+   * statement (copyJson), through a cursor otherwise: parameterised statements, EXPLAIN, SHOW, and rows
+   * streamed to the page (NDJSON), whose first rows must show at once while PostgreSQL holds COPY output
+   * until 8 KB have gathered. Either way a reader that stops reading stalls the database instead of growing
+   * memory, and the byte cap counts the rows as they go out (JSON text, escapes included).
    */
   async json(limits: ExecutionLimits, sink: RowSink, options: JsonOptions = {}): Promise<JsonResult> {
     const batches = options.batches ?? 'document';
-    const { values, types } = this.prepared.bound;
-    const [firstBatch, nextBatch] = batches === 'stream' ? [STREAM_FIRST_BATCH, STREAM_NEXT_BATCH] : [FIRST_BATCH, NEXT_BATCH];
     // The wire guard bounds memory between two batches; the cap itself is on what is sent (below). Wire
     // bytes of a row are at most ~2.5 times its JSON (tiny integers, empty strings), hence the factor.
     this.watchWire({ maxBytes: limits.maxBytes * WIRE_BYTES_PER_JSON_BYTE, maxRowBytes: limits.maxRowBytes });
     try {
-      const fields = await this.describe(this.sent.text, types);
-      const wrapped = options.formatting === 'database' ? await jsonRowsText(this.prepared, fields) : undefined;
-      if (wrapped) this.sent = wrapped;
-      this.formatting = wrapped ? 'database' : 'converters';
-      const reader = new PortalReader(this.sent.text, values, types, Math.min(limits.maxRows + 1, firstBatch));
-      this.stopReaderOnCut = () => (reader.stopped = true);
-      this.connection.submit(reader);
-      try {
-        await reader.fields();
-        const converters = fields.map((f) => converterFor(f.dataTypeID));
-        const encode = wrapped
-          ? (rows: TextRow[]) => rows.map((row) => row[0]!)
-          : (rows: TextRow[]) => convertRows(rows, converters).map((row) => JSON.stringify(row));
-        sink.columns(describeColumns(fields));
-        let rowCount = 0;
-        let bytes = 0;
-        let truncatedBy: TruncatedBy | undefined;
-        let batch = await reader.next(0);
-        for (;;) {
-          let rows = withinRowCap(batch.rows, rowCount, limits.maxRows);
-          if (rows.length < batch.rows.length) truncatedBy = 'rows';
-          if (rows.length > 0) {
-            const texts = encode(rows);
-            let json = texts.join(',');
-            let size = Buffer.byteLength(json) + (rowCount > 0 ? 1 : 0);
-            if (bytes + size > limits.maxBytes) {
-              const kept = rowsWithin(texts, limits.maxBytes - bytes - (rowCount > 0 ? 1 : 0));
-              json = texts.slice(0, kept).join(',');
-              size = kept > 0 ? Buffer.byteLength(json) + (rowCount > 0 ? 1 : 0) : 0;
-              rows = rows.slice(0, kept);
-              truncatedBy = 'bytes';
-            }
-            if (rows.length > 0) {
-              await this.untilCancelled(sink.rows(json, rows.length));
-              rowCount += rows.length;
-              bytes += size;
-            }
-          }
-          truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
-          if (truncatedBy || batch.done) break;
-          // About BATCH_BYTES of JSON per batch, whatever the row size: memory per run stays a few MB.
-          const fitting = Math.floor((BATCH_BYTES * rowCount) / Math.max(bytes, 1));
-          batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, Math.max(MIN_BATCH, Math.min(nextBatch, fitting))));
-        }
-        await reader.finish();
-        return {
-          columns: describeColumns(fields),
-          rowCount,
-          bytes,
-          truncated: truncatedBy !== undefined,
-          ...(truncatedBy ? { truncatedBy } : {}),
-        };
-      } finally {
-        // Ends the exchange on any path (a cancelled wait leaves the portal suspended, awaiting us).
-        await reader.finish().catch(() => undefined);
+      const copy =
+        batches === 'document' && options.formatting !== 'converters'
+          ? await jsonCopyText(this.prepared, limits.maxRows + 1)
+          : undefined;
+      if (copy) {
+        // COPY sends no column description: ask for it first (errors in the SQL surface here, before any row).
+        const fields = await this.describe(this.sent.text, this.prepared.bound.types);
+        this.sent = copy;
+        this.formatting = 'copy';
+        return await this.copyJson(copy, fields, limits, sink);
       }
+      this.formatting = 'converters';
+      return await this.cursorJson(limits, sink, batches);
     } finally {
       this.done();
+    }
+  }
+
+  /**
+   * COPY (query) TO STDOUT: PostgreSQL formats every value (as for CSV) and copy-json.ts re-frames each line
+   * as a JSON array. Rows stream without a round trip per batch; a batch goes to the sink when it is full,
+   * and while the sink is full the database socket is paused, so the backend blocks on its next write.
+   */
+  private async copyJson(
+    sent: SentText,
+    fields: FieldDescription[],
+    limits: ExecutionLimits,
+    sink: RowSink,
+  ): Promise<JsonResult> {
+    const columns = describeColumns(fields);
+    const batch = new CopyJsonBatch(fields.map((f) => f.dataTypeID));
+    let announced = false;
+    /** Rows and bytes handed to the sink. */
+    let rowCount = 0;
+    let bytes = 0;
+    let truncatedBy: TruncatedBy | undefined;
+    /** The sink's answer while it is full (the socket is paused until it resolves). */
+    let busy: Promise<void> | undefined;
+    /** A failure inside pg's message handler, which must not throw. */
+    let failure: unknown;
+
+    const announce = () => {
+      if (announced) return;
+      announced = true;
+      sink.columns(columns);
+    };
+    const stopCopy = () => {
+      reader.stopped = true;
+      void this.connection.cancel();
+      this.connection.cut();
+    };
+    const full = () => batch.rows >= (rowCount === 0 ? FIRST_BATCH : NEXT_BATCH) || batch.bytes >= BATCH_BYTES;
+    const handOver = (): void => {
+      announce();
+      const separator = rowCount > 0 ? 1 : 0;
+      const offered = batch.rows;
+      const { json, rows } = batch.take(limits.maxBytes - bytes - separator);
+      if (rows < offered) {
+        truncatedBy = 'bytes';
+        stopCopy();
+      }
+      if (rows === 0) return;
+      rowCount += rows;
+      bytes += json.length + separator;
+      const accepted = sink.rows(json, rows);
+      if (!accepted) return;
+      busy = accepted;
+      reader.pause();
+      void accepted.then(() => {
+        busy = undefined;
+        if (reader.stopped) return;
+        reader.resume();
+        if (full()) guarded(handOver);
+      });
+    };
+    const guarded = (work: () => void) => {
+      try {
+        work();
+      } catch (error) {
+        failure ??= error;
+        stopCopy();
+      }
+    };
+
+    const reader = new CopyOutReader(
+      sent.text,
+      (line) =>
+        guarded(() => {
+          if (this.cancelReason) return; // what is still on its way after a cancel
+          // LIMIT is the row cap plus one: that row says the result was cut, and the COPY ends after it.
+          if (rowCount + batch.rows >= limits.maxRows) {
+            truncatedBy = 'rows';
+            return;
+          }
+          batch.add(line);
+          if (!busy && full()) handOver();
+        }),
+      () => guarded(announce),
+    );
+    // A paused socket would never deliver the answer to a cancel.
+    this.onCancel = () => reader.resume();
+    this.stopReaderOnCut = () => (reader.stopped = true);
+    this.connection.submit(reader);
+    try {
+      await reader.done();
+      if (failure !== undefined) throw failure;
+      announce();
+      // The rest goes out once the sink took what came before it.
+      while (busy) await this.untilCancelled(busy);
+      if (batch.rows > 0 && truncatedBy !== 'bytes') {
+        handOver();
+        await this.untilCancelled(busy);
+      }
+      if (failure !== undefined) throw failure;
+      truncatedBy ??= this.truncatedByWire;
+      return { columns, rowCount, bytes, truncated: truncatedBy !== undefined, ...(truncatedBy ? { truncatedBy } : {}) };
+    } finally {
+      await reader.settled.promise;
+    }
+  }
+
+  /**
+   * Through a cursor, batch by batch, the values converted by values.ts. The next batch is fetched only
+   * once the sink has taken the last one.
+   */
+  private async cursorJson(limits: ExecutionLimits, sink: RowSink, batches: 'document' | 'stream'): Promise<JsonResult> {
+    const { values, types } = this.prepared.bound;
+    const [firstBatch, nextBatch] = batches === 'stream' ? [STREAM_FIRST_BATCH, STREAM_NEXT_BATCH] : [FIRST_BATCH, NEXT_BATCH];
+    const reader = new PortalReader(this.sent.text, values, types, Math.min(limits.maxRows + 1, firstBatch));
+    this.stopReaderOnCut = () => (reader.stopped = true);
+    this.connection.submit(reader);
+    try {
+      const fields = await reader.fields();
+      const converters = fields.map((f) => converterFor(f.dataTypeID));
+      sink.columns(describeColumns(fields));
+      let rowCount = 0;
+      let bytes = 0;
+      let truncatedBy: TruncatedBy | undefined;
+      let batch = await reader.next(0);
+      for (;;) {
+        let rows = withinRowCap(batch.rows, rowCount, limits.maxRows);
+        if (rows.length < batch.rows.length) truncatedBy = 'rows';
+        if (rows.length > 0) {
+          const texts = convertRows(rows, converters).map((row) => JSON.stringify(row));
+          let json = Buffer.from(texts.join(','));
+          const separator = rowCount > 0 ? 1 : 0;
+          if (bytes + json.length + separator > limits.maxBytes) {
+            const kept = rowsWithin(texts, limits.maxBytes - bytes - separator);
+            json = Buffer.from(texts.slice(0, kept).join(','));
+            rows = rows.slice(0, kept);
+            truncatedBy = 'bytes';
+          }
+          if (rows.length > 0) {
+            await this.untilCancelled(sink.rows(json, rows.length));
+            rowCount += rows.length;
+            bytes += json.length + separator;
+          }
+        }
+        truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
+        if (truncatedBy || batch.done) break;
+        // About BATCH_BYTES of JSON per batch, whatever the row size: memory per run stays a few MB.
+        const fitting = Math.floor((BATCH_BYTES * rowCount) / Math.max(bytes, 1));
+        batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, Math.max(MIN_BATCH, Math.min(nextBatch, fitting))));
+      }
+      await reader.finish();
+      return {
+        columns: describeColumns(fields),
+        rowCount,
+        bytes,
+        truncated: truncatedBy !== undefined,
+        ...(truncatedBy ? { truncatedBy } : {}),
+      };
+    } finally {
+      // Ends the exchange on any path (a cancelled wait leaves the portal suspended, awaiting us).
+      await reader.finish().catch(() => undefined);
     }
   }
 

@@ -2,9 +2,9 @@
 // "submittables" (objects a pg Client drives message by message):
 //   PortalReader  Parse (with parameter types) / Bind / Describe / Execute n rows at a time, values kept as
 //                 the server's text; used for JSON results and parameterised CSV.
-//   StatementDescriber Parse / Describe / Sync: a statement's columns before it runs (JSON formatting).
-//   CopyOutReader COPY (query) TO STDOUT through Parse / Bind / Execute: the server formats CSV and the
-//                 bytes are passed on untouched, with backpressure down to the database socket.
+//   StatementDescriber Parse / Describe / Sync: a statement's columns before it runs (JSON through COPY).
+//   CopyOutReader COPY (query) TO STDOUT through Parse / Bind / Execute: the server formats the rows (CSV
+//                 passed on untouched, or text re-framed as JSON), with backpressure down to the socket.
 // Neither ever sends the simple Query message, which would accept several statements in one string.
 // WireWatch reads only the framing of incoming messages, so a limit can stop a result before a huge row
 // is ever buffered.
@@ -20,6 +20,9 @@ export interface WireConnection {
   execute(config: { portal?: string; rows?: number }, more: boolean): void;
   flush(): void;
   sync(): void;
+  /** pg's Connection emits every backend message by name; submittables are not told of CopyOutResponse. */
+  once(event: 'copyOutResponse', listener: () => void): unknown;
+  removeListener(event: 'copyOutResponse', listener: () => void): unknown;
 }
 
 export interface FieldDescription {
@@ -248,15 +251,22 @@ export class CopyOutReader extends Submitted {
   rows = 0;
   private readonly finished = deferred<void>();
 
+  /** `onStart`: the COPY is running (its plan passed the executor's checks) and rows will follow. */
   constructor(
     private readonly text: string,
     private readonly onRow: (chunk: Buffer) => void,
+    private readonly onStart?: () => void,
   ) {
     super();
   }
 
   submit(connection: WireConnection): void {
     this.connection = connection;
+    const onStart = this.onStart;
+    if (onStart) {
+      connection.once('copyOutResponse', onStart);
+      void this.settled.promise.then(() => connection.removeListener('copyOutResponse', onStart));
+    }
     connection.parse({ text: this.text }, true);
     connection.bind({ portal: '', values: [] }, true);
     connection.execute({ portal: '', rows: 0 }, true);
@@ -266,6 +276,19 @@ export class CopyOutReader extends Submitted {
   /** Resolves when the COPY completed, rejects with the backend's error. */
   done(): Promise<void> {
     return this.finished.promise;
+  }
+
+  /**
+   * The Sync went out with the request, so an error needs no second one: the ReadyForQuery it provoked
+   * would be taken for the answer to the connection's next query (the reset's ROLLBACK).
+   */
+  override handleError(error: unknown): void {
+    if (this.stopped) this.onStopped();
+    else {
+      this.failure ??= error;
+      this.onError(error);
+    }
+    this.settled.resolve();
   }
 
   override handleCopyData(message: { chunk: Buffer }): void {

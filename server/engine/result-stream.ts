@@ -24,8 +24,8 @@ type ErrorBody = ReturnType<typeof errorBody>;
 export interface Framing {
   /** The body up to the first row. */
   head(head: Head): string;
-  /** One batch of rows (comma-separated JSON arrays); `first` for the first batch of the body. */
-  rows(rowsJson: string, first: boolean): string;
+  /** One batch of rows (comma-separated JSON arrays, UTF-8) framed; `first` for the first batch of the body. */
+  rows(rowsJson: Buffer, first: boolean): Array<string | Buffer>;
   /** The end of a run that completed. */
   totals(totals: Totals): string;
   /** The end of a run that failed after the body started. */
@@ -38,7 +38,7 @@ const line = (value: unknown) => `${JSON.stringify(value)}\n`;
 
 export const ndjsonFraming: Framing = {
   head: ({ columns }) => line({ columns }),
-  rows: (rowsJson) => `{"rows":[${rowsJson}]}\n`,
+  rows: (rowsJson) => ['{"rows":[', rowsJson, ']}\n'],
   totals: (totals) => line({ done: totals }),
   error: (body) => line(body),
   startsAtColumns: true,
@@ -46,7 +46,7 @@ export const ndjsonFraming: Framing = {
 
 export const jsonDocumentFraming: Framing = {
   head: ({ id, statement, columns }) => `${JSON.stringify({ id, statement, columns }).slice(0, -1)},"rows":[`,
-  rows: (rowsJson, first) => (first ? rowsJson : `,${rowsJson}`),
+  rows: (rowsJson, first) => (first ? [rowsJson] : [',', rowsJson]),
   totals: ({ rowCount, truncated, truncatedBy, durationMs, tier, cached }) =>
     `]${JSON.stringify({ rowCount, truncated, ...(truncatedBy ? { truncatedBy } : {}), durationMs, tier, ...(cached ? { cached } : {}) }).replace('{', ',')}`,
   error: (body) => `],${JSON.stringify(body).slice(1)}`,
@@ -73,14 +73,16 @@ export async function streamResult(
   let started = false;
   let begin!: () => void;
   const begun = new Promise<void>((resolve) => (begin = resolve));
-  const write = (text: string): void | Promise<void> => {
+  const write = (...chunks: Array<string | Buffer>): void | Promise<void> => {
     if (body.destroyed) return;
     if (!started) {
       started = true;
-      text = framing.head(head!) + text;
+      chunks.unshift(framing.head(head!));
       begin();
     }
-    if (!body.write(text)) return drained(body);
+    let more = true;
+    for (const chunk of chunks) if (chunk.length > 0) more = body.write(chunk);
+    if (!more) return drained(body);
   };
   let batches = 0;
   const sink: RowSink = {
@@ -89,7 +91,7 @@ export async function streamResult(
       if (framing.startsAtColumns) void write('');
     },
     rows(rowsJson) {
-      return write(framing.rows(rowsJson, batches++ === 0));
+      return write(...framing.rows(rowsJson, batches++ === 0));
     },
   };
   const finished = run(sink);

@@ -24,6 +24,13 @@ const RunBody = Type.Object(
       Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'With queryId: run this version (default: current)' }),
     ),
     params: Type.Optional(RunParams),
+    timeZone: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          'IANA time zone for relative times in date and timestamp variables (today-29d, tomorrow, this_month); default UTC',
+      }),
+    ),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
     background: Type.Optional(
       Type.Boolean({
@@ -152,6 +159,7 @@ function context(request: FastifyRequest, reply: FastifyReply, body?: RunBody): 
     user: currentUser(request),
     clientIp: request.ip,
     signal: disconnectSignal(reply),
+    timeZone: body?.timeZone,
     ...(body?.queryId && body.dashboardId !== undefined ? { dashboardId: body.dashboardId } : {}),
     ...(body?.queryId ? { cache: { refresh: body.refresh } } : {}),
   };
@@ -194,7 +202,9 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       const target = await checkedTarget(runs, request, reply, 'json');
       const body = request.body as RunBody;
       if (body.background) {
-        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip);
+        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip, {
+          timeZone: body.timeZone,
+        });
         return reply.code(202).header('location', `/api/runs/${started.id}`).send(started);
       }
       const ndjson = wantsRowStream(request.headers.accept);

@@ -4,12 +4,15 @@
 import pg from 'pg';
 import { AppError } from '../lib/errors.js';
 import { capText } from './error-text.js';
+import type { Canceller } from './live-run.js';
 import type { SqlPosition } from './sql-position.js';
 
 export type CancelReason = 'user' | 'admin' | 'remote' | 'disconnect' | 'timeout' | 'shutdown';
 
 export interface RunErrorContext {
   cancelReason?: CancelReason;
+  /** Set when someone other than the run's owner (an admin) cancelled it: the owner is told who. */
+  cancelledBy?: Canceller;
   timeoutMs: number;
   position: (pgPosition: string | undefined) => SqlPosition | undefined;
 }
@@ -33,6 +36,13 @@ export function runError(error: unknown, context: RunErrorContext): AppError {
   }
   if (reason === 'shutdown')
     return new AppError(503, 'server_stopping', 'Porthole is restarting; run the query again in a moment.');
+  if (context.cancelledBy && (reason === 'admin' || reason === 'remote')) {
+    const { id, email, name } = context.cancelledBy;
+    const who = name && email ? `${name} (${email})` : (name ?? email ?? `user ${id}`);
+    return new AppError(409, 'query_cancelled', `The query was cancelled by ${who}, an admin.`, {
+      cancelledBy: { id, email, name },
+    });
+  }
   if (reason) {
     const by = reason === 'admin' ? ' by an admin' : reason === 'remote' ? ' from another window' : '';
     return new AppError(409, 'query_cancelled', `The query was cancelled${by}.`);

@@ -29,6 +29,8 @@ export interface RunContext {
   clientIp?: string;
   /** Aborted when the client goes away: the run is cancelled. */
   signal?: AbortSignal;
+  /** The IANA zone relative times (`today-29d`) resolve in: the browser's, a check's, or UTC when absent. */
+  timeZone?: string;
   /** A time limit other than the source's (background runs: BACKGROUND_QUERY_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Called once every check has passed and the run waits for its turn (background runs answer 202 here). */
@@ -113,7 +115,10 @@ export interface Plan {
   timeoutMs: number;
   auditBase: Omit<AuditEvent, 'action'>;
   sql: string;
+  /** The values bound: absolute, with a saved query's defaults filled in (variable-values.ts). */
   params: Record<string, unknown>;
+  /** How they came about, for run.started: relative times given and the zone they resolved in, defaults used. */
+  resolution: { relative: Record<string, unknown>; defaulted: string[]; timeZone: string };
   saved?: SavedQueryForRun;
   /** The dashboard card this run draws, checked in plan(). */
   card?: DashboardCardForRun;

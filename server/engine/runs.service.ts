@@ -24,6 +24,7 @@ import {
   removeActiveRun,
   requestCancel,
   type ActiveRun,
+  type RemovedActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
 import type { CsvStream } from './csv-stream.js';
@@ -38,6 +39,7 @@ import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun } from './live-run.js';
 import { refusedRunEvent, storableParams } from './run-params.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
+import { effectiveParams, type EffectiveParams } from './variable-values.js';
 import {
   DEFAULT_RUN_OPTIONS,
   type CsvRun,
@@ -242,10 +244,11 @@ export class RunService {
     // wait on it): such a run is collected whole, within MAX_RESULT_BYTES, and then handed to the sink.
     // Free SQL and row streams (NDJSON) never touch the cache and stream from the database as they come.
     if (this.resultCache && plan.saved && batches === 'document' && !context.cache?.off) {
+      // Keyed by the values bound: a rolling `today-29d` shares results within a day, not across days.
       const cacheable: CacheableRun = {
         context,
         query: plan.saved,
-        params,
+        params: plan.params,
         runId: plan.id,
         tier: plan.tier.name,
         maxAgeSeconds: plan.card ? plan.card.cacheMaxAgeSeconds : (plan.saved.cacheMaxAgeSeconds ?? 0),
@@ -253,7 +256,7 @@ export class RunService {
       };
       const run = await this.resultCache.runJson(cacheable, () => this.executeCollected(context, plan));
       headed.columns(run.columns);
-      if (run.rowCount > 0) await headed.rows(run.rowsJson, run.rowCount);
+      if (run.rowCount > 0) await headed.rows(Buffer.from(run.rowsJson), run.rowCount);
       const { rowsJson: _rows, columns: _columns, ...totals } = run;
       return { ...totals, id: plan.id, tier: plan.tier.name };
     }
@@ -324,7 +327,7 @@ export class RunService {
     const local = this.live.get(runId);
     if (local) {
       if (local.userId !== user.id && !hasRole(user, 'admin')) throw notRunning(runId);
-      local.cancel(local.userId === user.id ? 'user' : 'admin', user.id);
+      local.cancel(local.userId === user.id ? 'user' : 'admin', { id: user.id, email: user.email, name: user.name });
       return { id: runId, cancelled: true };
     }
     const found = await findActiveRun(this.db, runId);
@@ -410,9 +413,15 @@ export class RunService {
     }
     let source: DataSource;
     let prepared: PreparedStatement;
+    let effective: EffectiveParams;
     try {
       source = this.sources.find(user, sourceId);
-      prepared = await prepareStatement(sql, params, saved?.variables ?? [], { runId: id, userId: user.id, queryId: saved?.id });
+      effective = effectiveParams(sql, params, saved?.variables ?? [], { timeZone: context.timeZone });
+      prepared = await prepareStatement(sql, effective.params, saved?.variables ?? [], {
+        runId: id,
+        userId: user.id,
+        queryId: saved?.id,
+      });
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) return refuse(error);
       throw error;
@@ -431,7 +440,24 @@ export class RunService {
       maxRowBytes: this.options.maxRowBytes,
     };
     const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
-    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params, saved, card, auditDetails };
+    const { relative, defaulted, timeZone } = effective;
+    const resolution = { relative, defaulted, timeZone };
+    return {
+      id,
+      format,
+      source,
+      tier,
+      prepared,
+      limits,
+      timeoutMs,
+      auditBase,
+      sql,
+      params: effective.params,
+      resolution,
+      saved,
+      card,
+      auditDetails,
+    };
   }
 
   /** One gate per tier's pool: each tier has its own connections. */
@@ -497,6 +523,7 @@ export class RunService {
               format: plan.format,
               statement: plan.prepared.checked.kind,
               tier: plan.tier.name,
+              ...variableDetails(plan.resolution),
               ...plan.auditDetails,
             },
           });
@@ -607,6 +634,8 @@ export class RunService {
   private errorContext(plan: Plan, run: LiveRun, execution?: Execution) {
     return {
       cancelReason: run.cancelReason,
+      // Someone else's cancel (an admin's) is named to the run's owner.
+      cancelledBy: run.cancelledBy && run.cancelledBy.id !== run.userId ? run.cancelledBy : undefined,
       timeoutMs: plan.timeoutMs,
       position: (pgPosition: string | undefined) =>
         execution ? positionInOriginal(plan.prepared, execution.sent, pgPosition) : undefined,
@@ -618,7 +647,7 @@ export class RunService {
     plan: Plan,
     run: LiveRun,
     execution: Execution | undefined,
-    removed: { cancelRequested: boolean; cancelledBy: string | null } | undefined,
+    removed: RemovedActiveRun | undefined,
     error: unknown,
     durationMs: number,
   ): Promise<AppError> {
@@ -658,7 +687,8 @@ export class RunService {
                 format: plan.format,
                 tier: plan.tier.name,
                 reason: run.cancelReason ?? 'unknown',
-                cancelledBy: run.cancelledBy ?? null,
+                cancelledBy: run.cancelledBy?.id ?? null,
+                ...(run.cancelledBy?.email ? { cancelledByEmail: run.cancelledBy.email } : {}),
                 ...plan.auditDetails,
               },
             }
@@ -680,6 +710,15 @@ export class RunService {
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
     return answer;
   }
+}
+
+/** What run.started says about the values beside `params` (which are the absolute values bound). */
+function variableDetails(resolution: Plan['resolution']): Record<string, unknown> {
+  const relative = Object.keys(resolution.relative).length > 0;
+  return {
+    ...(relative ? { relativeParams: storableParams(resolution.relative), timeZone: resolution.timeZone } : {}),
+    ...(resolution.defaulted.length ? { defaultParams: resolution.defaulted } : {}),
+  };
 }
 
 function notRunning(runId: string): AppError {

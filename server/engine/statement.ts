@@ -87,6 +87,59 @@ export async function copyText(prepared: PreparedStatement): Promise<SentText | 
   };
 }
 
+/**
+ * COPY (SELECT * FROM (statement) LIMIT n) TO STDOUT in text format, for a JSON result whose rows
+ * PostgreSQL formats (copy-json.ts), or undefined when COPY cannot run the statement (variables, EXPLAIN,
+ * SHOW). `rowLimit` is the row cap plus one: a capped result ends by itself, the connection stays usable.
+ * As for CSV, the wrapped text is parsed again and must be exactly one COPY to STDOUT of a SELECT that
+ * reads one subquery, so no SQL can escape the parentheses.
+ */
+export async function jsonCopyText(prepared: PreparedStatement, rowLimit: number): Promise<SentText | undefined> {
+  if (prepared.bound.values.length > 0 || prepared.checked.kind !== 'select' || !Number.isSafeInteger(rowLimit)) {
+    return undefined;
+  }
+  const body = prepared.bound.text.slice(prepared.checked.start, prepared.checked.end);
+  const opening = 'COPY (SELECT * FROM (\n';
+  const wrapped = `${opening}${body}\n) AS porthole_rows LIMIT ${rowLimit}) TO STDOUT`;
+  await loadSqlParser();
+  let statements: Array<{ stmt?: unknown }>;
+  try {
+    statements = parseSync(wrapped).stmts ?? [];
+  } catch {
+    return undefined; // not a query a subquery can hold: the cursor runs it as sent
+  }
+  const copy = (
+    statements[0]?.stmt as
+      | {
+          CopyStmt?: {
+            query?: { SelectStmt?: { fromClause?: Array<Record<string, unknown>>; limitCount?: unknown } };
+            filename?: string;
+            is_from?: boolean;
+            is_program?: boolean;
+            options?: unknown[];
+          };
+        }
+      | undefined
+  )?.CopyStmt;
+  const select = copy?.query?.SelectStmt;
+  const ok =
+    statements.length === 1 &&
+    copy !== undefined &&
+    select?.fromClause?.length === 1 &&
+    select.fromClause[0]!.RangeSubselect !== undefined &&
+    select.limitCount !== undefined &&
+    !copy.filename &&
+    !copy.is_from &&
+    !copy.is_program &&
+    !copy.options?.length;
+  if (!ok) return undefined;
+  return {
+    text: prepared.tag + wrapped,
+    prefixLength: prepared.tag.length + opening.length,
+    bodyStart: prepared.checked.start,
+  };
+}
+
 /** Maps PostgreSQL's error position (1-based, in characters of the sent text) into the user's SQL. */
 export function positionInOriginal(
   prepared: PreparedStatement,

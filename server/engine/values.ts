@@ -83,6 +83,14 @@ const float: Converter = (text) => {
   return JSON.rawJSON(javascriptNotation(text, e)) as JsonValue;
 };
 
+/** The JSON text of what the float converter makes of `text` (for rows PostgreSQL formats, copy-json.ts). */
+export function floatJson(text: string): string {
+  const e = text.indexOf('e');
+  if (e >= 0) return javascriptNotation(text, e);
+  const value = Number(text);
+  return Number.isFinite(value) ? String(value) : `"${text}"`;
+}
+
 /** "1.5e-07" -> "1.5e-7", "1e+15" -> "1000000000000000", "1.2e-05" -> "0.000012": Number#toString's notation. */
 function javascriptNotation(text: string, e: number): string {
   const mantissa = text.slice(0, e);

@@ -22,8 +22,13 @@ export async function openPage(
   options: {
     role?: Role;
     groups?: string[];
+    /** Who signs in (default "Editor Tester" with a made-up address). */
+    name?: string;
+    email?: string;
     colorScheme?: 'light' | 'dark';
     viewport?: { width: number; height: number };
+    /** The browser's time zone (default Europe/London). */
+    timezoneId?: string;
     /** Someone already signed in (e.g. the owner of what the test made through the API) instead of a new user. */
     as?: SignedIn;
     /** Runs before the page is opened (e.g. installing Playwright's clock). */
@@ -31,12 +36,17 @@ export async function openPage(
   } = {},
 ): Promise<EditorPage> {
   const { cookie } =
-    options.as ?? (await signIn(server, options.role ?? 'editor', { name: 'Editor Tester', groups: options.groups }));
+    options.as ??
+    (await signIn(server, options.role ?? 'editor', {
+      name: options.name ?? 'Editor Tester',
+      email: options.email,
+      groups: options.groups,
+    }));
   const [name, value] = cookie.split('=') as [string, string];
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
     viewport: options.viewport ?? { width: 1360, height: 1000 },
-    timezoneId: 'Europe/London',
+    timezoneId: options.timezoneId ?? 'Europe/London',
   });
   await context.addCookies([{ name, value, url: server.origin }]);
   // Runs in the page (as a string: this file is type-checked without the DOM library).

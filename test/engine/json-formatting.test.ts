@@ -1,11 +1,14 @@
-// JSON rows formatted by PostgreSQL (server/engine/json-rows.ts) against the converters (values.ts): for
-// every type the converters know, the same query through both paths gives byte-identical rows (issue #17).
+// JSON rows through COPY (PostgreSQL formats the values, server/engine/copy-json.ts re-frames them) against
+// the cursor and the converters (values.ts): for every type the converters know, and the text of any other,
+// the same query through both paths gives byte-identical rows (issue #19).
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Execution, RowCollector, type JsonFormatting } from '../../server/engine/executor.js';
 import { RunConnection } from '../../server/engine/run-connection.js';
 import { prepareStatement } from '../../server/engine/statement.js';
-import { adminUrl } from '../support/databases.js';
+import { databaseUrl } from '../../schema/provision.js';
+import { adminQuery, adminUrl } from '../support/databases.js';
 
 const LIMITS = { maxRows: 1_000_000, maxBytes: 1e9, maxRowBytes: 1e8 };
 
@@ -101,16 +104,39 @@ const CASES: Record<string, string[]> = {
   timetz: ["'12:34:56+05:30'", "'23:59:59-08'"],
   interval: ["'1 year 2 mons -3 days 04:05:06.789'", "'0'"],
   uuid: ["'00000000-0000-0000-0000-000000000000'", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"],
+  // Types the converters pass through as text: COPY escapes their text like any other.
+  'text[]': ["'{1,2,null}'", `array['a"b', 'c\\d', null, 'tab\there']::text[]`],
+  int4range: ["'[1,5)'", "'empty'"],
+  bit: ["B'1010'::bit(4)"],
+  point: ["'(1.5,-2)'"],
 };
+
+/** Text that COPY's escaping and JSON's must agree on: each of COPY's escapes, quotes, controls, \N. */
+const TRICKY_TEXT = [
+  "E'tab\\there'",
+  "E'new\\nline and return\\r'",
+  "E'\\b\\f\\x0b vertical tab'",
+  `'back\\slash \\N not null \\ at the end \\'`,
+  "'\\N'",
+  "'N'",
+  "''",
+  `'"'`,
+  "E'\\x01\\x1f\\x7f'",
+  "'é\u2028🚀'",
+  "repeat('long plain run of bytes ', 20)",
+  "repeat(E'\\t\"\\\\', 30)",
+];
+
+const typeName = (type: string) => (type === 'char' ? '"char"' : type);
 
 /** One column per type, one row per value (shorter lists repeat their last value); plus nulls everywhere. */
 function everyTypeQuery(): string {
   const types = Object.keys(CASES);
   const height = Math.max(...types.map((t) => CASES[t]!.length));
   const rows = Array.from({ length: height }, (_, r) =>
-    types.map((type) => `(${CASES[type]![Math.min(r, CASES[type]!.length - 1)]})::${type === 'char' ? '"char"' : type}`),
+    types.map((type) => `(${CASES[type]![Math.min(r, CASES[type]!.length - 1)]})::${typeName(type)}`),
   );
-  rows.push(types.map((type) => `null::${type === 'char' ? '"char"' : type}`));
+  rows.push(types.map((type) => `null::${typeName(type)}`));
   const columns = types.map((type) => `"${type}"`).join(', ');
   return `select * from (values ${rows.map((row) => `(${row.join(', ')})`).join(',\n')}) as v(${columns})`;
 }
@@ -121,7 +147,7 @@ const MANY_FLOATS = `select (case when g % 2 = 0 then -1 else 1 end * power(10::
   (g * 1.000000001)::float8 / 7 as ratio
   from generate_series(1, 5000) g`;
 
-describe('JSON rows formatted by PostgreSQL equal the converters, byte for byte', () => {
+describe('JSON rows through COPY equal the converters, byte for byte', () => {
   let pool: pg.Pool;
   beforeAll(() => {
     pool = new pg.Pool({ connectionString: adminUrl(), max: 1 });
@@ -133,9 +159,10 @@ describe('JSON rows formatted by PostgreSQL equal the converters, byte for byte'
     formatting: JsonFormatting | undefined,
     timeZone = 'UTC',
     params: Record<string, unknown> = {},
+    on = pool,
   ): Promise<{ json: string; formatting: JsonFormatting | undefined }> {
     const prepared = await prepareStatement(sql, params, [], { runId: 'formatting-test', userId: '1' });
-    const connection = await RunConnection.open(pool);
+    const connection = await RunConnection.open(on);
     try {
       await connection.begin(60_000);
       await connection.client.query(`set local timezone = '${timeZone}'`);
@@ -148,42 +175,79 @@ describe('JSON rows formatted by PostgreSQL equal the converters, byte for byte'
     }
   }
 
-  async function bothPaths(sql: string, timeZone?: string, params?: Record<string, unknown>) {
-    const database = await rowsJson(sql, 'database', timeZone, params);
-    const converters = await rowsJson(sql, 'converters', timeZone, params);
-    expect(database.formatting).toBe('database');
+  async function bothPaths(sql: string, timeZone?: string, params?: Record<string, unknown>, on?: pg.Pool) {
+    const copy = await rowsJson(sql, undefined, timeZone, params, on);
+    const converters = await rowsJson(sql, 'converters', timeZone, params, on);
+    expect(copy.formatting).toBe('copy');
     expect(converters.formatting).toBe('converters');
-    return { database: database.json, converters: converters.json };
+    return { copy: copy.json, converters: converters.json };
   }
 
   it('for every type the converters know, in UTC and in zones with odd offsets', async () => {
     const sql = everyTypeQuery();
     for (const zone of ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'Asia/Kathmandu', 'Europe/Amsterdam', 'America/Los_Angeles']) {
-      const { database, converters } = await bothPaths(sql, zone);
-      expect(database, zone).toBe(converters);
-      expect(JSON.parse(`[${database}]`)).toHaveLength(Math.max(...Object.values(CASES).map((c) => c.length)) + 1);
+      const { copy, converters } = await bothPaths(sql, zone);
+      expect(copy, zone).toBe(converters);
+      expect(JSON.parse(`[${copy}]`)).toHaveLength(Math.max(...Object.values(CASES).map((c) => c.length)) + 1);
     }
-    // Spot checks of what both paths agree on: exact types stay strings, floats print as JavaScript does.
-    const [first] = JSON.parse(`[${(await rowsJson(sql, 'database')).json}]`) as Array<Record<number, unknown>>;
+    // Spot checks of what both paths agree on: exact types stay strings, floats print as JavaScript does,
+    // offsets of whole seconds (local mean time before 1900) keep them.
+    const [first] = JSON.parse(`[${(await rowsJson(sql, undefined)).json}]`) as Array<Record<number, unknown>>;
     expect(first).toContain('-9223372036854775808');
     expect(first).toContain('2024-01-31T09:30:00Z');
+    const lmt = await bothPaths("select timestamptz '1850-01-01 12:00+00' as t", 'Asia/Kolkata');
+    expect(lmt.copy).toBe('["1850-01-01T17:53:28+05:53:28"]');
+    expect(lmt.converters).toBe(lmt.copy);
   });
 
-  it('for floats across their whole range, and with bound variables', async () => {
-    const { database, converters } = await bothPaths(MANY_FLOATS);
-    expect(database).toBe(converters);
-    expect(JSON.parse(`[${database}]`)).toHaveLength(5000);
-    const bound = await bothPaths('select g, g::float8 / {d} as q from generate_series(1, {n}) g', 'UTC', { n: 300, d: 7 });
-    expect(bound.database).toBe(bound.converters);
+  it("for text that COPY escapes: tabs, newlines, backslashes, \\v, quotes, control characters, '\\N'", async () => {
+    const sql = `select v, length(v) as n, v as again from (values ${TRICKY_TEXT.map((t) => `((${t})::text)`).join(', ')}) as t(v)`;
+    const { copy, converters } = await bothPaths(sql);
+    expect(copy).toBe(converters);
+    const rows = JSON.parse(`[${copy}]`) as Array<[string, number, string]>;
+    expect(rows.map(([v, n]) => [[...v].length, n])).toEqual(rows.map(([, n]) => [n, n])); // nothing lost or added
+    expect(rows.map(([v]) => v)).toContain('\\N');
+    expect(rows.map(([v]) => v)).toContain('\t"\\'.repeat(30));
   });
 
-  it('keeps the converters for types the wrap does not know, EXPLAIN and SHOW', async () => {
-    for (const sql of ['select array[1, 2] as a, 1 as b', 'explain select 1', 'show timezone', "select 'pg_class'::regclass"]) {
-      expect((await rowsJson(sql, 'database')).formatting, sql).toBe('converters');
+  it('for floats across their whole range', async () => {
+    const { copy, converters } = await bothPaths(MANY_FLOATS);
+    expect(copy).toBe(converters);
+    expect(JSON.parse(`[${copy}]`)).toHaveLength(5000);
+  });
+
+  it('keeps the cursor and the converters for bound variables, EXPLAIN and SHOW', async () => {
+    for (const [sql, params] of [
+      ['select g, g::float8 / {d} as q from generate_series(1, {n}) g', { n: 300, d: 7 }],
+      ['explain select 1', {}],
+      ['show timezone', {}],
+    ] as const) {
+      expect((await rowsJson(sql, undefined, 'UTC', params)).formatting, sql).toBe('converters');
     }
-    // Duplicate and odd column names are fine: the wrapper names the columns itself.
-    const { database, converters } = await bothPaths('select 1, 1, 2 as "a""b", 3 as "?column?"');
-    expect(database).toBe('[1,1,2,3]');
-    expect(converters).toBe(database);
+    // Duplicate, odd and missing column names are fine: the wrapper selects * from the statement.
+    const { copy, converters } = await bothPaths('select 1, 1, 2 as "a""b", 3 as "?column?"');
+    expect(copy).toBe('[1,1,2,3]');
+    expect(converters).toBe(copy);
+    const none = await bothPaths('select from generate_series(1, 3)');
+    expect(none.copy).toBe('[],[],[]');
+    expect(none.converters).toBe(none.copy);
+  });
+
+  it("needs no decoding: PostgreSQL refuses to send a SQL_ASCII database's bytes that are not UTF-8", async () => {
+    const database = `porthole_sql_ascii_${randomBytes(4).toString('hex')}`;
+    await adminQuery(`create database ${database} encoding 'SQL_ASCII' lc_collate 'C' lc_ctype 'C' template template0`);
+    const asciiPool = new pg.Pool({ connectionString: databaseUrl(adminUrl(), { database }), max: 1 });
+    try {
+      const sql = `select convert_from('\\x41ff42'::bytea, 'SQL_ASCII') as bad, 'ok' as good`;
+      for (const formatting of [undefined, 'converters'] as const) {
+        await expect(rowsJson(sql, formatting, 'UTC', {}, asciiPool)).rejects.toMatchObject({ code: '22021' });
+      }
+      const plain = await bothPaths(`select convert_from('\\x41c3a942'::bytea, 'SQL_ASCII') as fine`, 'UTC', {}, asciiPool);
+      expect(plain.copy).toBe('["AéB"]');
+      expect(plain.converters).toBe(plain.copy);
+    } finally {
+      await asciiPool.end();
+      await adminQuery(`drop database ${database} with (force)`);
+    }
   });
 });
