@@ -41,7 +41,8 @@ const RunBody = Type.Object(
     dashboardId: Type.Optional(
       Type.String({
         pattern: '^[0-9]{1,18}$',
-        description: 'With queryId: a card of this dashboard (its cache max age applies)',
+        description:
+          'With queryId: a card of this dashboard (you must be able to read it; its cache max age applies; the audit log records it)',
       }),
     ),
     refresh: Type.Optional(Type.Boolean({ description: 'With queryId: run afresh instead of answering from the result cache' })),
@@ -154,8 +155,14 @@ export function disconnectSignal(reply: FastifyReply): AbortSignal {
 function context(request: FastifyRequest, reply: FastifyReply, body?: RunBody): RunContext {
   if ((body?.dashboardId !== undefined || body?.refresh !== undefined) && body.queryId === undefined)
     throw new AppError(400, 'invalid_request', 'dashboardId and refresh go with queryId.');
-  const cache = body?.queryId ? { dashboardId: body.dashboardId, refresh: body.refresh } : undefined;
-  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply), cache, timeZone: body?.timeZone };
+  return {
+    user: currentUser(request),
+    clientIp: request.ip,
+    signal: disconnectSignal(reply),
+    timeZone: body?.timeZone,
+    ...(body?.queryId && body.dashboardId !== undefined ? { dashboardId: body.dashboardId } : {}),
+    ...(body?.queryId ? { cache: { refresh: body.refresh } } : {}),
+  };
 }
 
 export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }) {
@@ -243,12 +250,8 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
           'Start background runs with POST /api/runs; fetch their CSV from /api/runs/:id/result.',
         );
       }
-      const run = await runs.runCsv(
-        { ...context(request, reply), timeZone: body.timeZone },
-        target,
-        body.params ?? {},
-        body.runId,
-      );
+      // A card's CSV download names its dashboard too (checked like the card's run).
+      const run = await runs.runCsv(context(request, reply, body), target, body.params ?? {}, body.runId);
       return (
         reply
           .header('cache-control', 'no-store')

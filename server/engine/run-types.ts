@@ -38,10 +38,23 @@ export interface RunContext {
   /** Called once run.started is recorded and the query is about to reach the database. */
   onStarted?: () => void;
   /**
-   * For the result cache (server/results/run-cache.ts): the dashboard asking, a refresh that skips the
-   * lookup, or `off` for runs that keep their own result (background runs store theirs by run id).
+   * The dashboard whose card this run draws (with a saved query only): checked before the run (the user
+   * may read the dashboard, the query is one of its cards), recorded on every audit event of the run and
+   * on a cache hit, and its cache max age applies instead of the query's.
    */
-  cache?: { dashboardId?: string; refresh?: boolean; off?: boolean };
+  dashboardId?: string;
+  /**
+   * For the result cache (server/results/run-cache.ts): a refresh that skips the lookup, or `off` for
+   * runs that keep their own result (background runs store theirs by run id).
+   */
+  cache?: { refresh?: boolean; off?: boolean };
+}
+
+/** A dashboard card's run, as the dashboards feature resolved it for the user (see RunService.useDashboardCards). */
+export interface DashboardCardForRun {
+  dashboardId: string;
+  /** The dashboard's result-cache max age (0 = off). */
+  cacheMaxAgeSeconds: number;
 }
 
 export interface RunOptions {
@@ -107,6 +120,10 @@ export interface Plan {
   /** How they came about, for run.started: relative times given and the zone they resolved in, defaults used. */
   resolution: { relative: Record<string, unknown>; defaulted: string[]; timeZone: string };
   saved?: SavedQueryForRun;
+  /** The dashboard card this run draws, checked in plan(). */
+  card?: DashboardCardForRun;
+  /** Details every audit event of this run carries besides its own (the dashboard it was for). */
+  auditDetails: Record<string, unknown>;
 }
 
 /** What an execution reports for the audit log. */

@@ -43,6 +43,7 @@ import { effectiveParams, type EffectiveParams } from './variable-values.js';
 import {
   DEFAULT_RUN_OPTIONS,
   type CsvRun,
+  type DashboardCardForRun,
   type JsonRun,
   type Plan,
   type RunContext,
@@ -54,17 +55,27 @@ import {
 
 /** The result cache's entry point (server/results/run-cache.ts). */
 export interface ResultCacheHook {
-  runJson(
-    context: RunContext,
-    query: SavedQueryForRun,
-    params: Record<string, unknown>,
-    runId: string,
-    tier: string,
-    execute: () => Promise<JsonRun>,
-  ): Promise<JsonRun>;
+  runJson(run: CacheableRun, execute: () => Promise<JsonRun>): Promise<JsonRun>;
 }
 
-export type { CsvRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
+/** A planned run of a saved query that the cache may answer: every check of plan() has passed. */
+export interface CacheableRun {
+  context: RunContext;
+  query: SavedQueryForRun;
+  params: Record<string, unknown>;
+  /** This request's run id (planned). */
+  runId: string;
+  tier: string;
+  /** How old a result may be to answer this run (the dashboard's max age for a card, else the query's); 0 = off. */
+  maxAgeSeconds: number;
+  /** The dashboard the run is for, recorded on a cache hit. */
+  dashboardId?: string;
+}
+
+/** Resolves a run's dashboard for the user; throws (404, 400 not_on_dashboard) when it may not be used. */
+export type DashboardCardResolver = (user: SessionUser, dashboardId: string, queryId: string) => Promise<DashboardCardForRun>;
+
+export type { CsvRun, DashboardCardForRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
 
 /** The deadline's margin over statement_timeout: the server's own timeout normally fires first. */
 const WATCHDOG_MARGIN_MS = 1_000;
@@ -84,6 +95,7 @@ export class RunService {
   private readonly options: RunOptions;
   private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private resultCache?: ResultCacheHook;
+  private dashboardCards?: DashboardCardResolver;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -200,6 +212,11 @@ export class RunService {
     this.resultCache = cache;
   }
 
+  /** Dashboards plug in here: a run sent with a dashboardId is checked against the dashboard in plan(). */
+  useDashboardCards(resolve: DashboardCardResolver): void {
+    this.dashboardCards = resolve;
+  }
+
   /** A JSON run collected in memory (callers that keep the result whole; the HTTP response streams instead). */
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
     const collected = new RowCollector();
@@ -228,9 +245,16 @@ export class RunService {
     // Free SQL and row streams (NDJSON) never touch the cache and stream from the database as they come.
     if (this.resultCache && plan.saved && batches === 'document' && !context.cache?.off) {
       // Keyed by the values bound: a rolling `today-29d` shares results within a day, not across days.
-      const run = await this.resultCache.runJson(context, plan.saved, plan.params, plan.id, plan.tier.name, () =>
-        this.executeCollected(context, plan),
-      );
+      const cacheable: CacheableRun = {
+        context,
+        query: plan.saved,
+        params: plan.params,
+        runId: plan.id,
+        tier: plan.tier.name,
+        maxAgeSeconds: plan.card ? plan.card.cacheMaxAgeSeconds : (plan.saved.cacheMaxAgeSeconds ?? 0),
+        dashboardId: plan.card?.dashboardId,
+      };
+      const run = await this.resultCache.runJson(cacheable, () => this.executeCollected(context, plan));
       headed.columns(run.columns);
       if (run.rowCount > 0) await headed.rows(Buffer.from(run.rowsJson), run.rowCount);
       const { rowsJson: _rows, columns: _columns, ...totals } = run;
@@ -354,8 +378,10 @@ export class RunService {
       queryVersion: saved?.version,
       clientIp: context.clientIp,
     };
+    // Every event of a dashboard card's run names the dashboard, so "who saw this card" is answerable.
+    const auditDetails: Record<string, unknown> = saved && context.dashboardId ? { dashboardId: context.dashboardId } : {};
     const refuse = async (error: AppError): Promise<never> => {
-      await this.audit.record(refusedRunEvent(auditBase, { id, format, sql, params }, error));
+      await this.audit.record(refusedRunEvent(auditBase, { id, format, sql, params, details: auditDetails }, error));
       throw error;
     };
 
@@ -366,6 +392,19 @@ export class RunService {
       requireScope(user, saved ? 'queries:run' : 'sql:run'); // a token's scopes narrow the role checks below
     } catch (error) {
       return refuse(error as AppError);
+    }
+    if (context.dashboardId !== undefined && !saved) {
+      return refuse(new AppError(400, 'invalid_request', 'dashboardId goes with queryId (a card runs a saved query).'));
+    }
+    let card: DashboardCardForRun | undefined;
+    if (saved && context.dashboardId !== undefined) {
+      if (!this.dashboardCards) throw new AppError(501, 'not_implemented', 'Dashboards are not enabled on this server.');
+      try {
+        card = await this.dashboardCards(user, context.dashboardId, saved.id);
+      } catch (error) {
+        if (error instanceof AppError && error.statusCode < 500) return refuse(error);
+        throw error;
+      }
     }
     if (!saved && !hasRole(user, 'editor')) {
       return refuse(
@@ -403,7 +442,22 @@ export class RunService {
     const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
     const { relative, defaulted, timeZone } = effective;
     const resolution = { relative, defaulted, timeZone };
-    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params: effective.params, resolution, saved };
+    return {
+      id,
+      format,
+      source,
+      tier,
+      prepared,
+      limits,
+      timeoutMs,
+      auditBase,
+      sql,
+      params: effective.params,
+      resolution,
+      saved,
+      card,
+      auditDetails,
+    };
   }
 
   /** One gate per tier's pool: each tier has its own connections. */
@@ -470,6 +524,7 @@ export class RunService {
               statement: plan.prepared.checked.kind,
               tier: plan.tier.name,
               ...variableDetails(plan.resolution),
+              ...plan.auditDetails,
             },
           });
           await began;
@@ -552,6 +607,7 @@ export class RunService {
       tier: plan.tier.name,
       truncated: result.truncated,
       truncatedBy: result.truncatedBy,
+      ...plan.auditDetails,
     };
     await this.audit.record({
       ...plan.auditBase,
@@ -633,6 +689,7 @@ export class RunService {
                 reason: run.cancelReason ?? 'unknown',
                 cancelledBy: run.cancelledBy?.id ?? null,
                 ...(run.cancelledBy?.email ? { cancelledByEmail: run.cancelledBy.email } : {}),
+                ...plan.auditDetails,
               },
             }
           : {
@@ -641,7 +698,13 @@ export class RunService {
               outcome: answer.statusCode === 403 ? 'denied' : 'error',
               errorCode: answer.code,
               durationMs,
-              details: { runId: plan.id, format: plan.format, tier: plan.tier.name, message: capText(answer.message) },
+              details: {
+                runId: plan.id,
+                format: plan.format,
+                tier: plan.tier.name,
+                message: capText(answer.message),
+                ...plan.auditDetails,
+              },
             },
       )
       .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
