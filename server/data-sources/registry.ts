@@ -2,6 +2,7 @@
 // one bounded pool per access tier (tiers.ts). The engine (server/engine) is the only code that runs user
 // SQL on these pools.
 import pg from 'pg';
+import { survivesLostConnections } from '../db/unavailable.js';
 import { withDatabaseTls } from '../db/tls.js';
 import { ConfigError, type Config } from '../config.js';
 import { readDataSourcesFile, type DataSourceDefinition, type DataSourceSettings } from './config-file.js';
@@ -63,15 +64,16 @@ export class DataSourceRegistry {
 
 /** A source's pool; with a CA bundle configured the URL gets verify-full TLS (server/db/tls.ts). */
 export function createSourcePool(url: string, max: number, caFile?: string): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: withDatabaseTls(url, caFile),
-    max,
-    application_name: 'porthole',
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 60_000,
-  });
-  pool.on('error', () => undefined); // see connectToolsDb: an idle client's lost connection must not crash us
-  return pool;
+  // A lost connection must not crash the process, whether the client is idle or checked out.
+  return survivesLostConnections(
+    new pg.Pool({
+      connectionString: withDatabaseTls(url, caFile),
+      max,
+      application_name: 'porthole',
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 60_000,
+    }),
+  );
 }
 
 /** One pool per tier; the first tier without a URL of its own uses the source's. */
