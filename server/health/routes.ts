@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { DataSource, DataSourceRegistry } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
+import { dataSourceUnavailable, toolsDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/unavailable.js';
+import { AppError, errorBody } from '../lib/errors.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -29,7 +31,26 @@ const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   checks: Type.Record(Type.String(), Type.String()),
   refused: Type.Optional(Type.Array(Type.String(), { description: 'Data sources refused by their self-check' })),
+  error: Type.Optional(
+    Type.Object(
+      { code: Type.String(), message: Type.String() },
+      { additionalProperties: true, description: 'With 503: what is not ready, in the shape of every error answer' },
+    ),
+  ),
 });
+
+/** The 503's error member: the tools DB first (nothing works without it), then the first source. */
+function notReadyError(entries: ReadonlyArray<readonly [string, string]>): AppError {
+  const failing = entries.filter(([, status]) => status !== 'ok');
+  if (failing.some(([name]) => name === 'tools')) return toolsDatabaseUnavailable(undefined);
+  const source = failing.find(([name, status]) => name.startsWith('source:') && status === 'unreachable');
+  if (source) return dataSourceUnavailable(source[0].split(':')[1]!, undefined);
+  return new AppError(
+    503,
+    'not_ready',
+    `Not ready: ${failing.map(([name, status]) => `${name} ${status}`).join(', ') || 'audit log'}.`,
+  );
+}
 
 export interface HealthOptions {
   toolsPool: pg.Pool;
@@ -78,9 +99,17 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
       const checks = { ...Object.fromEntries(entries), audit_log: auditLog };
       const ready = entries.every(([, status]) => status === 'ok') && (!opts.production || auditLog === 'append-only');
       const refused = entries.filter(([, status]) => status === 'refused').map(([name]) => name.slice('source:'.length));
+      const body = {
+        status: ready ? ('ready' as const) : ('not_ready' as const),
+        checks,
+        ...(refused.length ? { refused } : {}),
+      };
+      if (ready) return reply.status(200).send(body);
+      const { code, message, details } = notReadyError(entries);
       return reply
-        .status(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not_ready', checks, ...(refused.length ? { refused } : {}) });
+        .status(503)
+        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+        .send({ ...body, ...errorBody(code, message, details) });
     },
   );
 }
