@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { DataSource, DataSourceRegistry } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
-import { dataSourceUnavailable, toolsDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/unavailable.js';
+import { dataSourceUnavailable, toolsDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, errorBody } from '../lib/errors.js';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -39,17 +39,24 @@ const ReadinessSchema = Type.Object({
   ),
 });
 
-/** The 503's error member: the tools DB first (nothing works without it), then the first source. */
+/**
+ * The 503's error member, for the first thing that fails: the tools DB (nothing works without it), a source
+ * that cannot be reached, a source refused by its self-check (why is for admins), the audit log.
+ */
 function notReadyError(entries: ReadonlyArray<readonly [string, string]>): AppError {
   const failing = entries.filter(([, status]) => status !== 'ok');
+  const sourceId = (name: string) => name.split(':')[1]!;
   if (failing.some(([name]) => name === 'tools')) return toolsDatabaseUnavailable(undefined);
-  const source = failing.find(([name, status]) => name.startsWith('source:') && status === 'unreachable');
-  if (source) return dataSourceUnavailable(source[0].split(':')[1]!, undefined);
-  return new AppError(
-    503,
-    'not_ready',
-    `Not ready: ${failing.map(([name, status]) => `${name} ${status}`).join(', ') || 'audit log'}.`,
-  );
+  const unreachable = failing.find(([name, status]) => name.startsWith('source:') && status === 'unreachable');
+  if (unreachable) return dataSourceUnavailable(sourceId(unreachable[0]), undefined);
+  const refused = failing.find(([, status]) => status === 'refused');
+  if (refused) {
+    const id = sourceId(refused[0]);
+    return new AppError(503, 'data_source_refused', `The data source "${id}" failed its self-check; admins see why.`, {
+      dataSource: id,
+    });
+  }
+  return new AppError(503, 'not_ready', 'The audit log can be rewritten by the server (refused in production).');
 }
 
 export interface HealthOptions {
@@ -106,10 +113,8 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
       };
       if (ready) return reply.status(200).send(body);
       const { code, message, details } = notReadyError(entries);
-      return reply
-        .status(503)
-        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
-        .send({ ...body, ...errorBody(code, message, details) });
+      if (details?.retryAfterSeconds !== undefined) reply.header('retry-after', String(details.retryAfterSeconds));
+      return reply.status(503).send({ ...body, ...errorBody(code, message, details) });
     },
   );
 }
