@@ -30,7 +30,7 @@ import { checksPlugin, type ChecksPluginOptions } from './checks/plugin.js';
 import { schedulerPlugin } from './scheduler/plugin.js';
 import { resultsPlugin } from './results/plugin.js';
 import { bodyLimitPlugin } from './plugins/body-limit.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { clientErrorHandler, errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { sessionCookieName, sessionPlugin } from './plugins/session.js';
@@ -84,7 +84,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // While closing, errorsPlugin answers 503 server_stopping in our shape (Fastify's own body is not).
+    return503OnClosing: false,
+    clientErrorHandler,
     // Run parameters are typed as a list of JSON types per level (server/engine/run-params.ts); without
     // this Ajv's strict mode prints a warning for each at every start.
     ajv: { customOptions: { allowUnionTypes: true } },

@@ -138,7 +138,9 @@ main().catch(async (error: unknown) => {
   if (shuttingDown) return;
   const detail =
     error instanceof StartupRefusal ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`porthole: failed to start: ${detail}\n`);
+  // tools_database_unavailable keeps the driver's own words (which address refused) as its cause.
+  const cause = error instanceof Error && error.cause instanceof Error ? `\n  cause: ${error.cause.message}` : '';
+  process.stderr.write(`porthole: failed to start: ${detail}${cause}\n`);
   await runCleanups();
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { readSourceDefinitions, type DataSourceDefinition, type DataSourceSettings } from './config-file.js';
 import type { RdsIamConnection } from './rds-iam.js';
 import { rdsIamTokenSigner, type AwsCredentials } from './rds-iam-token.js';
+import { survivesLostConnections } from '../db/unavailable.js';
 import { DEFAULT_TIER, type ColumnRef, type Tier, type TierDefinition } from './tiers.js';
 
 export type SourceTier = Tier<pg.Pool> & {
@@ -77,8 +78,8 @@ const POOL_OPTIONS = {
 } satisfies pg.PoolConfig;
 
 function watched(pool: pg.Pool): pg.Pool {
-  pool.on('error', () => undefined); // see connectToolsDb: an idle client's lost connection must not crash us
-  return pool;
+  // A lost connection must not crash the process, whether the client is idle or checked out.
+  return survivesLostConnections(pool);
 }
 
 /** A source's pool; with a CA bundle configured the URL gets verify-full TLS (server/db/tls.ts). */

@@ -252,6 +252,9 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       }
       // A card's CSV download names its dashboard too (checked like the card's run).
       const run = await runs.runCsv(context(request, reply, body), target, body.params ?? {}, body.runId);
+      // A run that fails after rows went out ends the body with its error line and then the connection,
+      // without the chunked body's last chunk: the download is incomplete for any client.
+      run.stream.cutConnection = () => reply.raw.socket?.end();
       return (
         reply
           .header('cache-control', 'no-store')

@@ -1,9 +1,9 @@
 // The engine's public shapes: what a caller asks to run (free SQL or a resolved saved query), with which
 // context and options, and what comes back.
-import type { Readable } from 'node:stream';
 import type { AuditEvent } from '../audit/service.js';
 import type { SessionUser } from '../auth/guards.js';
 import type { DataSource, SourceTier } from '../data-sources/registry.js';
+import type { CsvStream } from './csv-stream.js';
 import type { ExecutionLimits } from './executor.js';
 import type { StatementKind } from './guard.js';
 import type { PreparedStatement } from './statement.js';
@@ -66,6 +66,8 @@ export interface RunOptions {
   /** Row data per JSON result, and per row in any result. */
   maxResultBytes: number;
   maxRowBytes: number;
+  /** How long a run's closing audit event is retried while the tools DB is unavailable. */
+  closeRetryMs: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -74,6 +76,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   maxWaitMs: 10_000,
   maxResultBytes: 64 * 1024 * 1024,
   maxRowBytes: 32 * 1024 * 1024,
+  closeRetryMs: 30_000,
 };
 
 export interface JsonRun {
@@ -93,7 +96,7 @@ export interface JsonRun {
 
 export interface CsvRun {
   id: string;
-  stream: Readable;
+  stream: CsvStream;
   filename: string;
   tier: string;
   /** Ran under a tier that reads sensitive columns: the download is marked as such. */

@@ -5,6 +5,7 @@
 // run.started. A run whose task died is closed as `run.abandoned` by the stale-run purge.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
@@ -13,6 +14,7 @@ import { hasRole, type SessionUser } from '../auth/guards.js';
 import { auditActor, requireScope } from '../auth/principal.js';
 import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
+import { dataSourceUnavailable, isToolsDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../lib/errors.js';
 import {
   activeBackend,
@@ -86,12 +88,17 @@ const REMOTE_CANCEL_INTERVAL_MS = 250;
 const REMOTE_CANCEL_REPEATS = 40;
 /** A run.started without an end and without a live row this long is abandoned (its end was never recorded). */
 const ORPHAN_GRACE_MS = 10 * 60_000;
+/** The first wait before a closing event is tried again (tools DB unavailable), doubled up to the max. */
+const CLOSE_RETRY_FIRST_DELAY_MS = 100;
+const CLOSE_RETRY_MAX_DELAY_MS = 2_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RunService {
   readonly taskId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly live = new Map<string, LiveRun>();
   private readonly gates = new Map<string, RunGate>();
+  /** Writes about finished runs being retried in the background (see later()). */
+  private readonly pendingWrites = new Set<Promise<void>>();
   private readonly options: RunOptions;
   private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private resultCache?: ResultCacheHook;
@@ -182,7 +189,7 @@ export class RunService {
       ]);
       const runs = new Map([...ofExpired.runs, ...orphans.runs].map((run) => [run.runId, run]));
       for (const run of runs.values()) {
-        await this.audit.record({
+        await this.audit.recordRunClosing(run.runId, {
           action: 'run.abandoned',
           outcome: 'error',
           errorCode: 'run_abandoned',
@@ -199,12 +206,15 @@ export class RunService {
     return closed ?? [];
   }
 
-  /** Cancels this task's runs (shutdown) and waits briefly for them to record their end. */
+  /** Cancels this task's runs (shutdown) and waits briefly for them (and writes being retried) to record their end. */
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
     const runs = [...this.live.values()];
     for (const run of runs) run.cancel('shutdown');
-    await Promise.race([Promise.all(runs.map((run) => run.ended)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    await Promise.race([
+      Promise.all([...runs.map((run) => run.ended), ...this.pendingWrites]),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
   }
 
   /** The result cache plugs in here; it is asked only after plan() has checked everything a run needs. */
@@ -306,7 +316,7 @@ export class RunService {
     // (recorded in the audit log) aborts it.
     finished.then(
       () => void streamReady.then((stream) => stream.release()),
-      (error: unknown) => void streamReady.then((stream) => stream.fail(error)),
+      (error: unknown) => void streamReady.then((stream) => stream.endWithError(error)),
     );
     const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
@@ -426,12 +436,18 @@ export class RunService {
       if (error instanceof AppError && error.statusCode < 500) return refuse(error);
       throw error;
     }
-    await this.sources.ensureUsable(source);
+    // A source that cannot be reached (or refused by its self-check) is recorded as a failed run, as the
+    // refusals are; an unavailable tools DB is not (nothing can be recorded then, and no run starts).
+    const recordedRefusal = (error: unknown): Promise<never> =>
+      error instanceof AppError && !isToolsDatabaseUnavailable(error) ? refuse(error) : Promise.reject(error);
+    await this.sources.ensureUsable(source).catch(recordedRefusal);
     // The tier (issue #13) comes from the user's groups alone, per run; the SQL cannot name or change it.
     const tier = this.sources.tierFor(user, source);
     // The guard judged the names as written; the source's catalog resolves operators, types, views and aliases.
     await checkCallsOnSource(prepared, tier.pool, source.id).catch((error: unknown) =>
-      error instanceof AppError && error.statusCode < 500 ? refuse(error) : Promise.reject(error),
+      error instanceof AppError && (error.statusCode < 500 || error.code === 'data_source_unavailable')
+        ? refuse(error)
+        : Promise.reject(error),
     );
     const sourceLimits = this.sources.limits(source);
     const limits: ExecutionLimits = {
@@ -490,19 +506,20 @@ export class RunService {
     if (context.signal?.aborted) onAbort();
 
     let registered = false;
-    /** run.finished is recorded: nothing that fails afterwards may record a second end. */
-    let closed = false;
+    /** run.started is committed: its closing event is retried while the tools DB is away. */
+    let startRecorded = false;
+    /** Writing the closing event was tried: nothing that fails afterwards may try a second one. */
+    let closing = false;
     let removed: Awaited<ReturnType<typeof removeActiveRun>>;
     let execution: Execution | undefined;
     try {
       const leave = await this.gate(plan.source, plan.tier).enter();
       try {
         run.check();
-        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) => {
-          throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
-            cause: error instanceof Error ? error.message : String(error),
-          });
-        });
+        // A source that cannot be reached fails the run before it starts; it is recorded as run.failed.
+        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) =>
+          this.refuseUnavailable(plan, dataSourceUnavailable(plan.source.id, error)),
+        );
         const deadline = setTimeout(() => run.cancel('timeout'), plan.timeoutMs + WATCHDOG_MARGIN_MS);
         let result: WorkResult;
         let began: Promise<void> | undefined;
@@ -527,6 +544,7 @@ export class RunService {
               ...plan.auditDetails,
             },
           });
+          startRecorded = true;
           await began;
           run.check();
           context.onStarted?.();
@@ -539,7 +557,13 @@ export class RunService {
           // The row goes before the connection does (see removeActiveRun); a cancel requested from
           // another task means a cancel request may still arrive, so that connection is not reused.
           const removal = registered
-            ? removeActiveRun(this.db, plan.id).catch(() => ({ cancelRequested: true, cancelledBy: null }))
+            ? removeActiveRun(this.db, plan.id).catch((error: unknown) => {
+                // Left in place it would count against the user's cap until it expires: removed once the
+                // tools DB is back.
+                if (isToolsDatabaseUnavailable(error))
+                  this.later(plan.id, 'removing a run from active_runs', () => removeActiveRun(this.db, plan.id));
+                return { cancelRequested: true, cancelledBy: null };
+              })
             : undefined;
           await Promise.all([connection.reset(), removal]);
           removed = await removal;
@@ -548,15 +572,18 @@ export class RunService {
           leave();
         }
         const durationMs = elapsed();
-        await this.finish(plan, result, durationMs, () => (closed = true));
+        closing = true;
+        await this.finish(plan, result, durationMs);
         return durationMs;
       } finally {
         leave();
       }
     } catch (error) {
       if (!registered) throw error instanceof CancelledBeforeStart ? runError(error, { ...this.errorContext(plan, run) }) : error;
-      if (closed) throw error;
-      throw await this.fail(plan, run, execution, removed, error, elapsed());
+      // The closing event could not be written even after its retries: the stale-run purge closes the run
+      // as run.abandoned later. The client learns why (tools_database_unavailable).
+      if (closing) throw error;
+      throw await this.fail(plan, run, execution, removed, error, elapsed(), startRecorded);
     } finally {
       context.signal?.removeEventListener('abort', onAbort);
       this.live.delete(plan.id);
@@ -600,7 +627,7 @@ export class RunService {
     }
   }
 
-  private async finish(plan: Plan, result: WorkResult, durationMs: number, onClosed: () => void): Promise<void> {
+  private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
     const details = {
       runId: plan.id,
       format: plan.format,
@@ -609,7 +636,7 @@ export class RunService {
       truncatedBy: result.truncatedBy,
       ...plan.auditDetails,
     };
-    await this.audit.record({
+    await this.recordClosing(plan.id, {
       ...plan.auditBase,
       action: 'run.finished',
       outcome: 'ok',
@@ -617,22 +644,68 @@ export class RunService {
       durationMs,
       details,
     });
-    onClosed();
     if (plan.format === 'csv') {
-      await this.audit.record({
-        ...plan.auditBase,
-        action: 'run.csv_downloaded',
-        outcome: 'ok',
-        rowCount: result.rowCount,
-        durationMs,
-        // A download under a tier that reads sensitive columns is marked as such (issue #13).
-        details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
-      });
+      await this.whileToolsDbReturns(() =>
+        this.audit.record({
+          ...plan.auditBase,
+          action: 'run.csv_downloaded',
+          outcome: 'ok',
+          rowCount: result.rowCount,
+          durationMs,
+          // A download under a tier that reads sensitive columns is marked as such (issue #13).
+          details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
+        }),
+      );
     }
+  }
+
+  /**
+   * Writes a run's closing event (once per run: see AuditLog.recordRunClosing), retrying with backoff while
+   * the tools DB is unavailable (a restart, a failover) for up to closeRetryMs. If this task dies first,
+   * the stale-run purge closes the run as run.abandoned.
+   */
+  private recordClosing(runId: string, event: AuditEvent): Promise<unknown> {
+    return this.whileToolsDbReturns(() => this.audit.recordRunClosing(runId, event));
+  }
+
+  /**
+   * A write about a finished run that the tools DB refused while away (its closing event, its active_runs
+   * row's removal), retried in the background with backoff for up to closeRetryMs.
+   */
+  private later(runId: string, what: string, write: () => Promise<unknown>): void {
+    const pending: Promise<void> = this.whileToolsDbReturns(write)
+      .then(
+        () => this.log.info({ runId }, `${what}: done once the tools DB was back`),
+        (error: unknown) => this.log.error({ err: error, runId }, `${what} failed; the stale-run purge will see to it`),
+      )
+      .finally(() => this.pendingWrites.delete(pending));
+    this.pendingWrites.add(pending);
+  }
+
+  /** `write`, tried again with backoff while it fails with tools_database_unavailable, up to closeRetryMs. */
+  private async whileToolsDbReturns<T>(write: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + this.options.closeRetryMs;
+    for (let delay = CLOSE_RETRY_FIRST_DELAY_MS; ; delay = Math.min(delay * 2, CLOSE_RETRY_MAX_DELAY_MS)) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!isToolsDatabaseUnavailable(error) || Date.now() + delay > giveUpAt) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** A run that could not start because its source is unavailable: recorded as run.failed, then thrown. */
+  private async refuseUnavailable(plan: Plan, error: AppError): Promise<never> {
+    await this.audit.record(
+      refusedRunEvent(plan.auditBase, { id: plan.id, format: plan.format, sql: plan.sql, params: plan.params }, error),
+    );
+    throw error;
   }
 
   private errorContext(plan: Plan, run: LiveRun, execution?: Execution) {
     return {
+      sourceId: plan.source.id,
       cancelReason: run.cancelReason,
       // Someone else's cancel (an admin's) is named to the run's owner.
       cancelledBy: run.cancelledBy && run.cancelledBy.id !== run.userId ? run.cancelledBy : undefined,
@@ -650,6 +723,7 @@ export class RunService {
     removed: RemovedActiveRun | undefined,
     error: unknown,
     durationMs: number,
+    startRecorded: boolean,
   ): Promise<AppError> {
     // A cancel that came through another task shows up only as PostgreSQL's "canceling statement".
     if (!run.cancelReason && removed?.cancelRequested && (error as { code?: string }).code === '57014') {
@@ -674,40 +748,47 @@ export class RunService {
     }
     const cancelled = answer.code === 'query_cancelled' || run.cancelReason === 'disconnect' || run.cancelReason === 'shutdown';
     if (run.cancelReason === 'disconnect') this.log.info({ runId: plan.id }, 'run cancelled: the client went away');
-    await this.audit
-      .record(
-        cancelled
-          ? {
-              ...plan.auditBase,
-              action: 'run.cancelled',
-              outcome: 'cancelled',
-              durationMs,
-              details: {
-                runId: plan.id,
-                format: plan.format,
-                tier: plan.tier.name,
-                reason: run.cancelReason ?? 'unknown',
-                cancelledBy: run.cancelledBy?.id ?? null,
-                ...(run.cancelledBy?.email ? { cancelledByEmail: run.cancelledBy.email } : {}),
-                ...plan.auditDetails,
-              },
-            }
-          : {
-              ...plan.auditBase,
-              action: 'run.failed',
-              outcome: answer.statusCode === 403 ? 'denied' : 'error',
-              errorCode: answer.code,
-              durationMs,
-              details: {
-                runId: plan.id,
-                format: plan.format,
-                tier: plan.tier.name,
-                message: capText(answer.message),
-                ...plan.auditDetails,
-              },
-            },
-      )
-      .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
+    const closingEvent: AuditEvent = cancelled
+      ? {
+          ...plan.auditBase,
+          action: 'run.cancelled',
+          outcome: 'cancelled',
+          durationMs,
+          details: {
+            runId: plan.id,
+            format: plan.format,
+            tier: plan.tier.name,
+            reason: run.cancelReason ?? 'unknown',
+            cancelledBy: run.cancelledBy?.id ?? null,
+            ...(run.cancelledBy?.email ? { cancelledByEmail: run.cancelledBy.email } : {}),
+            ...plan.auditDetails,
+          },
+        }
+      : {
+          ...plan.auditBase,
+          action: 'run.failed',
+          outcome: answer.statusCode === 403 ? 'denied' : 'error',
+          errorCode: answer.code,
+          durationMs,
+          details: {
+            runId: plan.id,
+            format: plan.format,
+            tier: plan.tier.name,
+            message: capText(answer.message),
+            ...plan.auditDetails,
+          },
+        };
+    // Normally the closing event is committed before the client hears how the run ended. While the tools
+    // DB is away, the answer goes out at once and the closing event is retried in the background.
+    await this.audit.recordRunClosing(plan.id, closingEvent).catch((auditError: unknown) => {
+      if (startRecorded && isToolsDatabaseUnavailable(auditError))
+        this.later(plan.id, 'recording the end of a run', () => this.audit.recordRunClosing(plan.id, closingEvent));
+      else
+        this.log.error(
+          { err: auditError, runId: plan.id },
+          'recording the end of a run failed; the stale-run purge will close it',
+        );
+    });
     return answer;
   }
 }

@@ -51,6 +51,11 @@ describe('/readyz with a refused data source', () => {
           audit_log: 'append-only',
         },
         refused: ['main', 'replica'],
+        error: {
+          code: 'data_source_refused',
+          dataSource: 'main',
+          message: 'The data source "main" failed its self-check; admins see why.',
+        },
       });
       // The public answer names sources only; admins read why.
       expect(res.body).not.toContain('superuser');
