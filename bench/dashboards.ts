@@ -43,6 +43,9 @@ async function api<T>(bench: EngineBench, path: string, body: unknown, cookie = 
   return (await response.json()) as T;
 }
 
+/** A page script (the bench has no DOM types): every chart on the page has drawn or failed. */
+const CHARTS_DRAWN = `[...document.querySelectorAll('[data-testid="chart"]')].every((chart) => ['drawn', 'failed'].includes(chart.dataset.status))`;
+
 /** One browser context per user, kept across visits: its HTTP cache holds the app's code, as for a person. */
 const contexts = new Map<string, BrowserContext>();
 async function contextFor(browser: Browser, bench: EngineBench, cookie: string): Promise<BrowserContext> {
@@ -63,6 +66,8 @@ async function timeDashboard(browser: Browser, bench: EngineBench, url: string, 
     const started = performance.now();
     await page.goto(`${bench.origin}${url}`);
     await page.locator('[data-testid="dashboard"][data-all-drawn="true"]').waitFor({ timeout: 120_000 });
+    // Drawn means drawn: every chart's Vega view has rendered (or failed), not only its rows arrived.
+    await page.waitForFunction(CHARTS_DRAWN, undefined, { timeout: 120_000 });
     return performance.now() - started;
   } finally {
     await page.close();

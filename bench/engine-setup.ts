@@ -63,13 +63,17 @@ export async function startEngineBench(options: {
   notifications?: number;
   /** Extra Node options for the server process, e.g. --cpu-prof --cpu-prof-dir=DIR (written when it stops). */
   serverNodeArgs?: string[];
+  /** A superuser URL of the server to use (the soak restarts its own); default BENCH_DATABASE_URL or an embedded one. */
+  adminUrl?: string;
+  /** More environment for the server (settings the benchmark needs). */
+  serverEnv?: Record<string, string>;
 }): Promise<EngineBench> {
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    let adminUrl = process.env.BENCH_DATABASE_URL;
+    let adminUrl = options.adminUrl ?? process.env.BENCH_DATABASE_URL;
     if (!adminUrl) {
       const parent = await mkdtemp(path.join(os.tmpdir(), 'porthole-bench-engine-'));
       await chmod(parent, 0o755);
@@ -124,6 +128,7 @@ export async function startEngineBench(options: {
       MAX_RESULT_BYTES: String(2 * 1024 * 1024 * 1024),
       MAX_CSV_ROWS: String(options.rows),
       LOG_LEVEL: 'warn',
+      ...options.serverEnv,
     };
     const config = loadConfig(env);
 

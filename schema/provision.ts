@@ -77,6 +77,8 @@ export interface MainDatabaseSpec {
   database: string;
   readerRole: string;
   readerPassword: string;
+  /** rds-iam: the reader gets no password and rds_iam (schema/reader-role.sql); readerPassword is ignored. */
+  readerAuth?: 'password' | 'rds-iam';
   notifications: number;
   onProgress?: (message: string) => void;
   /**
@@ -115,15 +117,21 @@ export async function provisionDemoMainDatabase(
         reader_schemas: 'public',
       });
     }
+    const iam = spec.readerAuth === 'rds-iam';
     await runPsqlScript(client, script, {
       reader_role: spec.readerRole,
-      reader_password: spec.readerPassword,
+      reader_password: iam ? '' : spec.readerPassword,
+      reader_auth: iam ? 'rds-iam' : 'password',
       reader_schemas: 'public',
       withheld_columns: tiers ? tiers.withheldColumns.join(',') : '',
     });
   });
   return {
-    readerUrl: databaseUrl(adminUrl, { database: spec.database, user: spec.readerRole, password: spec.readerPassword }),
+    readerUrl: databaseUrl(adminUrl, {
+      database: spec.database,
+      user: spec.readerRole,
+      password: spec.readerAuth === 'rds-iam' ? undefined : spec.readerPassword,
+    }),
     piiReaderUrl: tiers && databaseUrl(adminUrl, { database: spec.database, user: tiers.piiRole, password: tiers.piiPassword }),
     seeded,
   };

@@ -33,6 +33,19 @@
 --     this role, so without this one user could read or cancel another's query. pg_stat_statements
 --     (when the extension is installed) is closed the same way.
 --   * Advisory locks stay callable: Porthole runs DISCARD ALL after every run, which releases them.
+--
+-- IAM database authentication (RDS / Aurora, optional; README "IAM database authentication"): the role
+-- gets no password at all, and Porthole signs a 15-minute token for each connection with its task role.
+-- Turn IAM authentication on for the instance or cluster, then run the script with reader_auth=rds-iam
+-- instead of a password:
+--   psql "postgres://admin@main-db.xxxx.eu-west-2.rds.amazonaws.com:5432/app?sslmode=verify-full" \
+--     -v reader_role=porthole_reader -v reader_auth=rds-iam -v reader_schemas=public -f schema/reader-role.sql
+-- which does, besides everything above:
+--   ALTER ROLE porthole_reader PASSWORD NULL;
+--   GRANT rds_iam TO porthole_reader;     -- RDS then accepts only IAM tokens for this user
+-- The task role needs rds-db:connect on arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/porthole_reader
+-- (the CDK stack's mainDatabaseIamUser setting grants exactly that). Running the script again with a
+-- reader_password switches the role back to a password and revokes rds_iam.
 \set ON_ERROR_STOP on
 
 -- Access tiers (optional; see the "Access tiers" block at the end). Unset = a reader of everything.
@@ -40,9 +53,19 @@
 \else
 \set withheld_columns ''
 \endif
+-- password (the default, with reader_password) or rds-iam (no password; see above).
+\if :{?reader_auth}
+\else
+\set reader_auth 'password'
+\endif
+\if :{?reader_password}
+\else
+\set reader_password ''
+\endif
 
 select set_config('porthole.reader_role', :'reader_role', false),
        set_config('porthole.reader_password', :'reader_password', false),
+       set_config('porthole.reader_auth', :'reader_auth', false),
        set_config('porthole.reader_schemas', :'reader_schemas', false);
 
 -- One transaction (issue #13): a re-run grants whole tables first and the tier block below narrows them,
@@ -57,24 +80,46 @@ declare
   other_role text;
   fn regprocedure;
   grantee text;
+  auth text := current_setting('porthole.reader_auth');
+  password_clause text;
 begin
   if reader !~ '^[a-z_][a-z0-9_]{0,62}$' then
     raise exception 'reader_role must be a lower-case SQL identifier, got %', reader;
+  end if;
+  if auth = 'rds-iam' then
+    if not exists (select from pg_roles where rolname = 'rds_iam') then
+      raise exception 'reader_auth=rds-iam needs the rds_iam role, which only RDS and Aurora PostgreSQL have';
+    end if;
+    password_clause := 'password null';
+  elsif auth = 'password' then
+    if current_setting('porthole.reader_password') = '' then
+      raise exception 'give reader_password (or reader_auth=rds-iam for IAM database authentication)';
+    end if;
+    password_clause := format('password %L', current_setting('porthole.reader_password'));
+  else
+    raise exception 'reader_auth must be password or rds-iam, got %', auth;
   end if;
   if not exists (select from pg_roles where rolname = reader) then
     execute format('create role %I login', reader);
   end if;
   if (select rolsuper from pg_roles where rolname = current_user) then
-    execute format('alter role %I login password %L nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls connection limit 20',
-                   reader, current_setting('porthole.reader_password'));
+    execute format('alter role %I login %s nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls connection limit 20',
+                   reader, password_clause);
   else
     -- A managed database's master user (RDS: rds_superuser, CREATEROLE, not a superuser) may not even name
     -- SUPERUSER, REPLICATION or BYPASSRLS; a role it created has none of them, which is checked instead.
-    execute format('alter role %I login password %L nocreatedb nocreaterole noinherit connection limit 20',
-                   reader, current_setting('porthole.reader_password'));
+    execute format('alter role %I login %s nocreatedb nocreaterole noinherit connection limit 20',
+                   reader, password_clause);
     if exists (select from pg_roles where rolname = reader and (rolsuper or rolreplication or rolbypassrls)) then
       raise exception 'role % has SUPERUSER, REPLICATION or BYPASSRLS, which only a superuser can remove', reader;
     end if;
+  end if;
+  -- On RDS a member of rds_iam may log in only with an IAM token; a password reader must not be one.
+  if auth = 'rds-iam' then
+    execute format('grant rds_iam to %I', reader);
+  elsif exists (select from pg_roles where rolname = 'rds_iam')
+        and pg_has_role(reader, 'rds_iam', 'MEMBER') then
+    execute format('revoke rds_iam from %I', reader);
   end if;
 
   -- Session defaults: still read-only and bounded if someone connects as the reader without Porthole.

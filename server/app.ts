@@ -30,7 +30,7 @@ import { checksPlugin, type ChecksPluginOptions } from './checks/plugin.js';
 import { schedulerPlugin } from './scheduler/plugin.js';
 import { resultsPlugin } from './results/plugin.js';
 import { bodyLimitPlugin } from './plugins/body-limit.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { clientErrorHandler, errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { sessionCookieName, sessionPlugin } from './plugins/session.js';
@@ -84,7 +84,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // While closing, errorsPlugin answers 503 server_stopping in our shape (Fastify's own body is not).
+    return503OnClosing: false,
+    clientErrorHandler,
     // Run parameters are typed as a list of JSON types per level (server/engine/run-params.ts); without
     // this Ajv's strict mode prints a warning for each at every start.
     ajv: { customOptions: { allowUnionTypes: true } },
@@ -129,17 +131,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  // Before the features that define jobs on it (sessions first).
+  await app.register(schedulerPlugin, {
+    connectionString: config.toolsDatabaseUrl,
+    clock: deps.schedulerClock,
+    instanceName: deps.instanceName,
+  });
   // Before any route, so every /auth/* route registered later gets the limit.
   await app.register(authRateLimitPlugin, { perMinute: config.authRateLimitPerMinute });
   await app.register(sessionPlugin, { config, db: deps.toolsDb.db });
   await app.register(tokensPlugin); // before the perimeter: a Bearer token is the request's principal
   await app.register(perimeterPlugin, { publicUrl: config.publicUrl });
 
-  await app.register(schedulerPlugin, {
-    connectionString: config.toolsDatabaseUrl,
-    clock: deps.schedulerClock,
-    instanceName: deps.instanceName,
-  });
   scheduleAuditIntegrity(app, anchorStoreFor(deps.toolsDb.db, config.auditAnchorBucket));
   await app.register(enginePlugin);
   await app.register(healthRoutes, {

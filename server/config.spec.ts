@@ -62,6 +62,23 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the egress proxy for Slack and webhook deliveries (HTTPS_PROXY, NO_PROXY) and refuses a bad one', () => {
+    expect(loadConfig({}).alerts.egressProxy).toBeUndefined();
+    expect(
+      loadConfig({ HTTPS_PROXY: 'http://proxy.corp.internal:3128', NO_PROXY: 'localhost, .Amazonaws.com,169.254.169.254' }).alerts
+        .egressProxy,
+    ).toEqual({ url: 'http://proxy.corp.internal:3128', noProxy: ['localhost', '.amazonaws.com', '169.254.169.254'] });
+    // curl's lower-case spelling is read too when the upper-case one is unset.
+    expect(loadConfig({ https_proxy: 'http://user:pw@10.0.0.5:8080', no_proxy: 'internal' }).alerts.egressProxy).toEqual({
+      url: 'http://user:pw@10.0.0.5:8080',
+      noProxy: ['internal'],
+    });
+    expect(problemsOf({ HTTPS_PROXY: 'socks5://proxy:1080' })).toEqual(['HTTPS_PROXY must use http: or https: (got socks5:)']);
+    expect(problemsOf({ HTTPS_PROXY: 'http://proxy:3128/path' })).toEqual([
+      'HTTPS_PROXY must be a proxy origin like http://proxy.internal:3128 (no path)',
+    ]);
+  });
+
   it('reads the API token and background run settings, with their defaults, and refuses bad values', () => {
     const defaults = loadConfig({});
     expect(defaults.tokens).toEqual({ rateLimitPerMinute: 120 });

@@ -2,6 +2,7 @@
 // sees the whole list at once instead of fixing one variable per restart.
 import type { ColumnRef, TierDefinition } from './data-sources/tiers.js';
 import { parseS3Location } from './audit/s3-location.js';
+import { rdsIamFromUrl, type RdsIamConnection } from './data-sources/rds-iam.js';
 import { caBundleProblem, withDatabaseTls } from './db/tls.js';
 import { isWeakSecret } from './lib/secret-strength.js';
 
@@ -31,6 +32,8 @@ export interface Config {
   toolsDatabaseUrl?: string;
   toolsMigrationUrl?: string;
   mainDatabaseUrl?: string;
+  /** MAIN_DATABASE_AUTH=rds-iam: the main source signs IAM tokens instead (mainDatabaseUrl is then unset). */
+  mainDatabaseIam?: RdsIamConnection;
   dataSourcesFile?: string;
   /** The main source's access tiers when DATA_SOURCES_FILE gives none: set by demo mode, never from the environment. */
   mainSourceTiers?: { tiers: TierDefinition[]; sensitiveColumns: ColumnRef[] };
@@ -64,8 +67,13 @@ export interface Config {
     from: string;
     /** ALERTS_INCLUDE_ROWS=false keeps result rows out of notifications (they leave the VPC). */
     includeRows: boolean;
-    /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and over http). */
+    /** WEBHOOK_ALLOWED_HOSTS: hosts a webhook may reach even on a private address (and, outside production, over http). */
     webhookAllowedHosts: string[];
+    /**
+     * HTTPS_PROXY (or https_proxy) and NO_PROXY: the egress proxy Slack and webhook deliveries leave the
+     * private subnets through (server/checks/egress-proxy.ts); the stack's egressProxyUrl sets them.
+     */
+    egressProxy?: { url: string; noProxy: string[] };
   };
   /** The result store's caps, in compressed bytes (server/results/store.ts). */
   results: { maxEntryBytes: number; maxTotalBytes: number };
@@ -219,6 +227,20 @@ function readOidc(r: EnvReader, scopes: string, groupsClaim: string, required: b
   return { issuerUrl, clientId, clientSecret, scopes, groupsClaim };
 }
 
+/** HTTPS_PROXY (curl's lower-case spelling too): an http(s)://host:port origin, credentials allowed. */
+function readEgressProxy(r: EnvReader): Config['alerts']['egressProxy'] {
+  const name = r.string('HTTPS_PROXY') !== undefined ? 'HTTPS_PROXY' : 'https_proxy';
+  const raw = r.url(name, ['http:', 'https:']);
+  if (raw === undefined) return undefined;
+  const url = new URL(raw);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    r.problems.push(`${name} must be a proxy origin like http://proxy.internal:3128 (no path)`);
+    return undefined;
+  }
+  const noProxy = r.list(r.string('NO_PROXY') !== undefined ? 'NO_PROXY' : 'no_proxy').map((entry) => entry.toLowerCase());
+  return { url: raw, noProxy };
+}
+
 function readAlerts(r: EnvReader): Config['alerts'] {
   const from = r.string('ALERT_FROM') ?? 'Porthole <porthole@localhost>';
   if (!/^[^<>@\s]+@[^<>@\s]+$|<[^<>@\s]+@[^<>@\s]+>$/.test(from))
@@ -228,6 +250,7 @@ function readAlerts(r: EnvReader): Config['alerts'] {
     from,
     includeRows: r.boolean('ALERTS_INCLUDE_ROWS', true),
     webhookAllowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS').map((host) => host.toLowerCase()),
+    egressProxy: readEgressProxy(r),
   };
 }
 
@@ -249,13 +272,26 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = readPublicUrl(r, production, host, port);
 
   const mainDatabaseUrl = r.url('MAIN_DATABASE_URL', POSTGRES);
-  if (!demo)
+  const mainDatabaseAuth = r.oneOf('MAIN_DATABASE_AUTH', ['password', 'rds-iam'] as const, 'password');
+  if (mainDatabaseAuth === 'rds-iam')
+    r.require(
+      'MAIN_DATABASE_URL',
+      mainDatabaseUrl,
+      'with MAIN_DATABASE_AUTH=rds-iam (postgres://user@host:port/database, no password)',
+    );
+  // DATA_SOURCES_FILE may define "main" instead (checked with the file: data-sources/config-file.ts).
+  else if (!demo && r.string('DATA_SOURCES_FILE') === undefined)
     r.require('MAIN_DATABASE_URL', mainDatabaseUrl, 'when TOOLS_DATABASE_URL is set (demo data exists only in demo mode)');
 
   const databaseCaFile = r.string('DATABASE_CA_FILE') ?? r.string('PGSSLROOTCERT');
   const caProblem = databaseCaFile === undefined ? undefined : caBundleProblem(databaseCaFile);
   if (caProblem) r.problems.push(`DATABASE_CA_FILE (or PGSSLROOTCERT) ${databaseCaFile} ${caProblem}`);
   const tls = (url: string | undefined) => (url === undefined ? undefined : withDatabaseTls(url, databaseCaFile));
+
+  const mainDatabaseIam: RdsIamConnection | undefined =
+    mainDatabaseAuth === 'rds-iam' && mainDatabaseUrl !== undefined
+      ? rdsIamFromUrl(tls(mainDatabaseUrl)!, env, r.problems)
+      : undefined;
 
   const sessionSecret = r.string('SESSION_SECRET');
   if (sessionSecret !== undefined) {
@@ -290,7 +326,8 @@ export function loadConfig(env: Env = process.env): Config {
     demoNotifications: r.integer('DEMO_NOTIFICATIONS', 500_000, 1_000, 50_000_000),
     toolsDatabaseUrl: tls(toolsDatabaseUrl),
     toolsMigrationUrl: tls(r.url('TOOLS_MIGRATION_URL', POSTGRES)),
-    mainDatabaseUrl: tls(mainDatabaseUrl),
+    mainDatabaseUrl: mainDatabaseAuth === 'rds-iam' ? undefined : tls(mainDatabaseUrl),
+    mainDatabaseIam,
     dataSourcesFile: r.string('DATA_SOURCES_FILE'),
     databaseCaFile,
     sessionSecret,

@@ -3,7 +3,7 @@
 import { buildApp } from './app.js';
 import { AUDIT_LOG_FIX, auditLogRewriteRisks } from './audit/serving-role-check.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { readDataSourcesFile } from './data-sources/config-file.js';
+import { readSourceDefinitions } from './data-sources/config-file.js';
 import { createDataSourceRegistry, type DataSource } from './data-sources/registry.js';
 import type { DataSourceService } from './data-sources/service.js';
 import { migrateToolsDb } from './db/migrate.js';
@@ -39,7 +39,7 @@ async function refuseUnsafeMainSource(service: DataSourceService, main: DataSour
   throw new StartupRefusal(
     `data source "main" refused (NODE_ENV=production): its role "${result.role}" is not read-only:\n` +
       result.problems.map((problem) => `  - ${problem}`).join('\n') +
-      '\nGive MAIN_DATABASE_URL a read-only role (see schema/reader-role.sql).',
+      '\nGive the main source a read-only role (see schema/reader-role.sql).',
   );
 }
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
     // DATA_SOURCES_FILE is checked now, so its problems stop the start before anything is running.
-    if (config.dataSourcesFile) readDataSourcesFile(config.dataSourcesFile);
+    readSourceDefinitions(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -75,6 +75,12 @@ async function main(): Promise<void> {
   // Checked before anything starts, so a taken port is one clear line instead of a stack after a minute.
   if (!(await portIsFree(config.port, config.host))) {
     throw new StartupRefusal(`port ${config.port} on ${config.host} is taken (another Porthole?); set PORT to use another`);
+  }
+  // The demo's identity provider takes the port after PORT; checked now too, not after the PostgreSQL start.
+  if (config.demo && !config.oidc && !(await portIsFree(config.port + 1, '127.0.0.1'))) {
+    throw new StartupRefusal(
+      `port ${config.port + 1} on 127.0.0.1 is taken: demo mode's identity provider listens on PORT + 1; set PORT to move both`,
+    );
   }
 
   const startedAt = Date.now();
@@ -132,7 +138,9 @@ main().catch(async (error: unknown) => {
   if (shuttingDown) return;
   const detail =
     error instanceof StartupRefusal ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`porthole: failed to start: ${detail}\n`);
+  // tools_database_unavailable keeps the driver's own words (which address refused) as its cause.
+  const cause = error instanceof Error && error.cause instanceof Error ? `\n  cause: ${error.cause.message}` : '';
+  process.stderr.write(`porthole: failed to start: ${detail}${cause}\n`);
   await runCleanups();
   process.exit(1);
 });

@@ -41,9 +41,17 @@ describe('server skeleton', () => {
     try {
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('2');
       expect(res.json()).toEqual({
         status: 'not_ready',
         checks: { tools: 'ok', 'source:main': 'unreachable', audit_log: 'append-only' },
+        // What is not ready, in the shape of every error answer (issue #20).
+        error: {
+          code: 'data_source_unavailable',
+          dataSource: 'main',
+          message: 'The data source "main" is unavailable (restarting or unreachable); try again in a moment.',
+          retryAfterSeconds: 2,
+        },
       });
     } finally {
       await app.close();

@@ -109,19 +109,25 @@ describe('npm start (demo mode)', () => {
     }
   }, 60_000);
 
-  it('exits non-zero and stops its PostgreSQL when the demo identity provider cannot listen', async () => {
+  it('exits non-zero with one clear line, before starting PostgreSQL, when the port after PORT is taken', async () => {
     const port = await freePortPair();
     const blocker = net.createServer().listen(port + 1, '127.0.0.1');
     await once(blocker, 'listening');
     try {
       const proc = startDemo(port);
       expect(await proc.exited).toBe(1);
-      expect(proc.output()).toMatch(new RegExp(`demo identity provider could not listen on 127\\.0\\.0\\.1:${port + 1}`));
+      expect(proc.output()).toMatch(
+        new RegExp(
+          `failed to start: port ${port + 1} on 127\\.0\\.0\\.1 is taken: demo mode's identity provider listens on PORT \\+ 1`,
+        ),
+      );
+      expect(proc.output()).not.toMatch(/starting the embedded PostgreSQL/);
+      expect(proc.output()).not.toMatch(/\n\s+at /);
       expect(postgresProcessesUsing(workDir)).toEqual([]);
     } finally {
       blocker.close();
     }
-  }, 120_000);
+  }, 60_000);
 
   it('audit:verify in demo mode needs no settings and exits 1 on a tampered log', async () => {
     const appPort = await freePortPair();

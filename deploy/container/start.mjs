@@ -26,15 +26,18 @@ for (const [source, target] of Object.entries(TARGETS)) {
   }
 }
 // SES SMTP credentials arrive as a document too ({"username", "password"}, from an IAM user's SMTP
-// credentials); with SMTP_HOST they become SMTP_URL on port 587 (STARTTLS). An empty username (the
-// placeholder the stack creates) leaves email off until an operator puts the credentials in.
+// credentials); with SMTP_HOST (a host, or host:port) they become SMTP_URL, on port 587 (STARTTLS)
+// unless SMTP_HOST names another. An empty username (the placeholder the stack creates) leaves email
+// off until an operator puts the credentials in. An SMTP_URL given outright wins.
 const smtpDocument = process.env.SMTP_SECRET;
 delete process.env.SMTP_SECRET;
 if (smtpDocument !== undefined && !process.env.SMTP_URL) {
   try {
     const { username, password } = JSON.parse(smtpDocument);
-    if (username && password && process.env.SMTP_HOST) {
-      process.env.SMTP_URL = `smtp://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${process.env.SMTP_HOST}:587`;
+    const host = process.env.SMTP_HOST;
+    if (username && password && host) {
+      const authority = /:\d+$/.test(host) ? host : `${host}:587`;
+      process.env.SMTP_URL = `smtp://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}`;
     }
   } catch {
     problems.push('SMTP_SECRET is not a JSON document with username and password');

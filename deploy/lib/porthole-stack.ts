@@ -2,6 +2,7 @@
 // (the tools database), secrets in Secrets Manager, VPC endpoints instead of a NAT gateway, alarms to
 // SNS. docs/deploy.md walks through a deployment; deploy/test checks the properties that matter.
 import {
+  ArnFormat,
   Aws,
   CfnOutput,
   CfnParameter,
@@ -42,6 +43,7 @@ export class PortholeStack extends Stack {
   readonly service: PortholeService;
   readonly alarms: PortholeAlarms;
   readonly auditAnchorBucket?: s3.Bucket;
+  private readonly settings: PortholeSettings;
 
   constructor(scope: Construct, id: string, props: PortholeStackProps) {
     super(scope, id, {
@@ -50,6 +52,7 @@ export class PortholeStack extends Stack {
       ...props,
     });
     const { settings } = props;
+    this.settings = settings;
     Tags.of(this).add('application', 'porthole');
 
     const imageTag = new CfnParameter(this, 'ImageTag', {
@@ -118,6 +121,7 @@ export class PortholeStack extends Stack {
       service: this.service,
       toolsDatabase: this.toolsDatabase,
     });
+    if (settings.mainDatabaseIam) this.connectToMainDatabaseWithIam(settings.mainDatabaseIam);
     if (settings.auditAnchors.enabled) {
       this.auditAnchorBucket = this.createAuditAnchorBucket(settings);
       this.writeAnchorsTo(this.auditAnchorBucket);
@@ -171,13 +175,43 @@ export class PortholeStack extends Stack {
         });
         return created;
       })(),
-      mainDatabaseUrl: secret(
-        'MainDatabaseUrl',
-        'main-database-url',
-        'MAIN_DATABASE_URL: postgres:// URL of the main database as the read-only role from schema/reader-role.sql',
-        'The reader role lives in the main database, which this stack does not manage; its password is rotated by re-running schema/reader-role.sql and updating this URL (docs/deploy.md).',
-      ),
+      // With IAM database authentication the reader has no password, so there is no URL secret to keep.
+      mainDatabaseUrl: this.settings.mainDatabaseIam
+        ? undefined
+        : secret(
+            'MainDatabaseUrl',
+            'main-database-url',
+            'MAIN_DATABASE_URL: postgres:// URL of the main database as the read-only role from schema/reader-role.sql',
+            'The reader role lives in the main database, which this stack does not manage; its password is rotated by re-running schema/reader-role.sql and updating this URL (docs/deploy.md).',
+          ),
     };
+  }
+
+  /**
+   * IAM database authentication for the main database: the tasks sign a token per connection with their
+   * role, which may connect as exactly one database user of exactly one database, and nothing else.
+   */
+  private connectToMainDatabaseWithIam(reader: NonNullable<PortholeSettings['mainDatabaseIam']>): void {
+    const container = this.service.taskDefinition.defaultContainer!;
+    container.addEnvironment('MAIN_DATABASE_AUTH', 'rds-iam');
+    // No password in it: host, port, database and the user to sign tokens for.
+    container.addEnvironment(
+      'MAIN_DATABASE_URL',
+      `postgres://${reader.user}@${reader.host}:${this.settings.mainDatabasePort}/${encodeURIComponent(reader.database)}`,
+    );
+    this.service.taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['rds-db:connect'],
+        resources: [
+          this.formatArn({
+            service: 'rds-db',
+            resource: 'dbuser',
+            resourceName: `${reader.resourceId}/${reader.user}`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
   }
 
   /**

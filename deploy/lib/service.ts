@@ -48,7 +48,8 @@ export interface ApplicationSecrets {
   sessionSecret: secretsmanager.ISecret;
   oidcClientSecret: secretsmanager.ISecret;
   smtpCredentials: secretsmanager.ISecret;
-  mainDatabaseUrl: secretsmanager.ISecret;
+  /** Unset with IAM database authentication (settings.mainDatabaseIam): the reader has no password. */
+  mainDatabaseUrl?: secretsmanager.ISecret;
 }
 
 export interface PortholeServiceProps {
@@ -98,7 +99,7 @@ export class PortholeService extends Construct {
     );
     this.taskSecurityGroup.connections.allowTo(
       props.mainDatabaseSecurityGroup,
-      ec2.Port.tcp(5432),
+      ec2.Port.tcp(settings.mainDatabasePort),
       'Porthole tasks to the main database (read-only role)',
     );
     // HTTPS out: the interface endpoints and the S3 gateway endpoint's prefix list (whose id cannot be
@@ -110,7 +111,7 @@ export class PortholeService extends Construct {
       'HTTPS to VPC endpoints and S3 (no internet route)',
     );
     network.endpointSecurityGroup?.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(443), 'HTTPS from Porthole tasks');
-    // Alert emails to the SES SMTP endpoint; Slack and outside webhooks need the egress proxy (docs/deploy.md).
+    // Alert emails to the SES SMTP endpoint; Slack and outside webhooks leave through the egress proxy (docs/deploy.md).
     this.taskSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.vpcCidr), ec2.Port.tcp(SMTP_PORT), 'SMTP to the SES endpoint');
     network.endpointSecurityGroup?.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(SMTP_PORT), 'SMTP from Porthole tasks');
     if (settings.egressProxy) {
@@ -118,7 +119,7 @@ export class PortholeService extends Construct {
       this.taskSecurityGroup.addEgressRule(
         ec2.Peer.ipv4(settings.egressProxy.cidr),
         ec2.Port.tcp(proxyPort),
-        'To the egress proxy (identity provider)',
+        'To the egress proxy (identity provider, Slack, webhooks)',
       );
     }
 
@@ -148,7 +149,8 @@ export class PortholeService extends Construct {
       ALERT_FROM: `Porthole <porthole@${settings.domainName}>`,
       ...signInEnvironment(settings.signIn),
       ...(settings.egressProxy
-        ? // Node 24's fetch honours these with NODE_USE_ENV_PROXY; only the identity provider is called over HTTP.
+        ? // Node 24's fetch honours these with NODE_USE_ENV_PROXY (the identity provider); Slack and webhook
+          // deliveries read HTTPS_PROXY and NO_PROXY through the typed config (server/checks/egress-proxy.ts).
           {
             NODE_USE_ENV_PROXY: '1',
             HTTPS_PROXY: settings.egressProxy.url,
@@ -166,7 +168,7 @@ export class PortholeService extends Construct {
       secrets: {
         SESSION_SECRET: ecs.Secret.fromSecretsManager(secrets.sessionSecret),
         OIDC_CLIENT_SECRET: ecs.Secret.fromSecretsManager(secrets.oidcClientSecret),
-        MAIN_DATABASE_URL: ecs.Secret.fromSecretsManager(secrets.mainDatabaseUrl),
+        ...(secrets.mainDatabaseUrl ? { MAIN_DATABASE_URL: ecs.Secret.fromSecretsManager(secrets.mainDatabaseUrl) } : {}),
         // {"username","password"}: SES SMTP credentials; /app/start.mjs makes SMTP_URL of them.
         SMTP_SECRET: ecs.Secret.fromSecretsManager(secrets.smtpCredentials),
         // Whole JSON documents: /app/start.mjs turns them into TOOLS_DATABASE_URL / TOOLS_MIGRATION_URL.

@@ -40,8 +40,15 @@ export interface PortholeSettings {
     viewerGroups?: string;
     defaultRole?: string;
   };
-  /** The main database's security group: the stack allows 5432 in from the tasks. */
+  /** The main database's security group: the stack allows its port in from the tasks. */
   mainDatabaseSecurityGroupId: string;
+  /** The main database's port (the security group rule; the IAM connection). */
+  mainDatabasePort: number;
+  /**
+   * IAM database authentication for the main database (mainDatabaseIamUser): no reader password exists;
+   * the task role may rds-db:connect as exactly this user of exactly this database.
+   */
+  mainDatabaseIam?: { user: string; host: string; database: string; resourceId: string };
   /** A new VPC in the given zones (none: the region's first two, resolved at deploy time) or an existing one. */
   vpc: { kind: 'new'; cidr: string; availabilityZones: string[] } | ({ kind: 'imported' } & ImportedVpcSettings);
   /** Where users may reach the load balancer from. */
@@ -61,8 +68,8 @@ export interface PortholeSettings {
   auditAnchors: { enabled: boolean; retentionDays: number };
   imageRepositoryName: string;
   /**
-   * An HTTPS proxy for the one call that leaves the VPC: the identity provider's token and key
-   * endpoints (not needed when the provider is reachable privately).
+   * An HTTPS proxy for the calls that leave the VPC: the identity provider's token and key endpoints
+   * (not needed when the provider is reachable privately), and Slack and outside webhook alerts.
    */
   egressProxy?: { url: string; cidr: string };
 }
@@ -184,6 +191,39 @@ function readVpc(r: ContextReader): PortholeSettings['vpc'] {
   return imported;
 }
 
+/**
+ * mainDatabaseIamUser turns on IAM database authentication for the main database. The policy names the
+ * database by its resource id (DbiResourceId of an instance, db-…; DbClusterResourceId of an Aurora
+ * cluster, cluster-…), which cannot be looked up offline, and the host and database name the tasks connect to.
+ */
+function readMainDatabaseIam(r: ContextReader): PortholeSettings['mainDatabaseIam'] {
+  const user = r.string('mainDatabaseIamUser');
+  const host = r.string('mainDatabaseHost');
+  const database = r.string('mainDatabaseName');
+  const resourceId = r.string('mainDatabaseResourceId');
+  if (user === undefined) {
+    const stray = [
+      ['mainDatabaseHost', host],
+      ['mainDatabaseName', database],
+      ['mainDatabaseResourceId', resourceId],
+    ].filter(([, value]) => value !== undefined);
+    r.check(
+      stray.length === 0,
+      `${stray.map(([key]) => key).join(', ')} go with mainDatabaseIamUser (IAM database authentication)`,
+    );
+    return undefined;
+  }
+  r.check(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(user), `mainDatabaseIamUser must be a plain database user name (got "${user}")`);
+  r.check(host !== undefined, 'mainDatabaseHost (the main database endpoint) is required with mainDatabaseIamUser');
+  r.check(database !== undefined, 'mainDatabaseName (the database to read) is required with mainDatabaseIamUser');
+  r.check(
+    resourceId !== undefined && /^(db|cluster)-[A-Z0-9]{10,}$/.test(resourceId),
+    'mainDatabaseResourceId must be the DbiResourceId (db-…) or DbClusterResourceId (cluster-…) of the main database, from aws rds describe-db-instances / describe-db-clusters',
+  );
+  if (host !== undefined) r.check(/^[A-Za-z0-9.-]+$/.test(host), `mainDatabaseHost must be a host name (got "${host}")`);
+  return { user, host: host ?? '', database: database ?? '', resourceId: resourceId ?? '' };
+}
+
 export interface SettingsFromContext {
   settings: PortholeSettings;
   /** Settings still at their PLACEHOLDERS value: fine for a synth, wrong for a deployment. */
@@ -212,6 +252,9 @@ export function settingsFromContext(node: Pick<Node, 'tryGetContext'>): Settings
     );
   }
 
+  const mainDatabasePort = r.number('mainDatabasePort', 5432, 1, 65535);
+  const mainDatabaseIam = readMainDatabaseIam(r);
+
   const proxyUrl = r.string('egressProxyUrl');
   const proxyCidr = r.string('egressProxyCidr');
   r.check((proxyUrl === undefined) === (proxyCidr === undefined), 'egressProxyUrl and egressProxyCidr go together');
@@ -235,6 +278,8 @@ export function settingsFromContext(node: Pick<Node, 'tryGetContext'>): Settings
       defaultRole: r.string('defaultRole'),
     },
     mainDatabaseSecurityGroupId: r.required('mainDatabaseSecurityGroupId'),
+    mainDatabasePort,
+    mainDatabaseIam,
     vpc,
     allowedCidrs,
     internetFacing,

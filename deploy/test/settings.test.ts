@@ -80,4 +80,29 @@ describe('deployment settings', () => {
     ]);
     expect(problems({ account: '123456789012', availabilityZones: 'eu-west-2a,eu-west-2b' })).toEqual([]);
   });
+
+  it('reads IAM database authentication for the main database and names what it lacks', () => {
+    const iam = {
+      mainDatabaseIamUser: 'porthole_reader',
+      mainDatabaseHost: 'orders.c9akciq32xyz.eu-west-2.rds.amazonaws.com',
+      mainDatabaseName: 'orders',
+      mainDatabaseResourceId: 'cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0',
+    };
+    expect(read(iam).settings.mainDatabaseIam).toEqual({
+      user: 'porthole_reader',
+      host: 'orders.c9akciq32xyz.eu-west-2.rds.amazonaws.com',
+      database: 'orders',
+      resourceId: 'cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0',
+    });
+    expect(read({}).settings.mainDatabaseIam).toBeUndefined();
+    expect(problems({ mainDatabaseIamUser: 'porthole-reader', mainDatabaseResourceId: 'db-123' })).toEqual([
+      'mainDatabaseIamUser must be a plain database user name (got "porthole-reader")',
+      'mainDatabaseHost (the main database endpoint) is required with mainDatabaseIamUser',
+      'mainDatabaseName (the database to read) is required with mainDatabaseIamUser',
+      expect.stringMatching(/^mainDatabaseResourceId must be the DbiResourceId \(db-…\) or DbClusterResourceId/),
+    ]);
+    expect(problems({ mainDatabaseHost: 'db.internal', mainDatabaseName: 'app' })).toEqual([
+      'mainDatabaseHost, mainDatabaseName go with mainDatabaseIamUser (IAM database authentication)',
+    ]);
+  });
 });

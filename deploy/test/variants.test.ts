@@ -110,7 +110,7 @@ describe('an existing VPC', () => {
           FromPort: 3128,
           ToPort: 3128,
           IpProtocol: 'tcp',
-          Description: 'To the egress proxy (identity provider)',
+          Description: 'To the egress proxy (identity provider, Slack, webhooks)',
         },
       ],
     });

@@ -8,6 +8,25 @@ export async function insertAuditEvent(db: Kysely<Database>, event: NewAuditEven
   return row.seq;
 }
 
+/**
+ * Inserts a run's closing event only if its run.started is in the log and no closing event is yet, under
+ * a lock on the run id: whoever closes it (the run, its retry once the tools DB is back, the stale-run
+ * purge) closes it once. A retried insert whose first attempt committed unseen finds it and stops. Returns
+ * the new event's seq, or undefined when there was nothing to close.
+ */
+export async function insertRunClosing(db: Kysely<Database>, runId: string, event: NewAuditEvent): Promise<string | undefined> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`porthole.run-closing:${runId}`}, 0))`.execute(trx);
+    const { rows } = await sql<{ started: boolean; closed: boolean }>`
+      select exists (select 1 from audit_events where details ? 'runId' and details->>'runId' = ${runId}
+                       and action = 'run.started') as started,
+             exists (select 1 from audit_events where details ? 'runId' and details->>'runId' = ${runId}
+                       and action in (${sql.join(RUN_CLOSINGS.map((action) => sql.lit(action)))})) as closed`.execute(trx);
+    if (!rows[0]?.started || rows[0].closed) return undefined;
+    return insertAuditEvent(trx, event);
+  });
+}
+
 // Qualified e.seq: a bare `seq` in ORDER BY would bind to the text alias and sort 10 before 2.
 export async function readChainBatch(
   db: Kysely<Database>,
@@ -247,6 +266,8 @@ export async function queryRunEvents(db: Kysely<Database>, queryId: string, limi
       'duration_ms',
       'error_code',
       sql<string | null>`params::text`.as('params'),
+      sql<string | null>`details->>'cancelledBy'`.as('cancelled_by'),
+      sql<string | null>`details->>'cancelledByEmail'`.as('cancelled_by_email'),
     ])
     .where('query_id', '=', queryId)
     .where('action', 'in', RUN_OUTCOMES);

@@ -212,6 +212,11 @@ export async function queryRunHistory(
     durationMs: row.duration_ms,
     errorCode: row.error_code,
     params: row.params === null ? null : (JSON.parse(row.params) as unknown),
+    // Cancelled by someone other than who ran it: an admin, named to everyone who sees the history.
+    cancelledBy:
+      row.action === 'run.cancelled' && row.cancelled_by && row.cancelled_by !== row.actor_user_id
+        ? { id: row.cancelled_by, email: row.cancelled_by_email }
+        : null,
   }));
   return { runs: page, nextCursor: rows.length > PAGE_SIZE ? page.at(-1)!.seq : null };
 }

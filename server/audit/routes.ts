@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
 import type { AuditFilter } from './repository.js';
 import { queryRunHistory, type AuditReviewService } from './review.service.js';
+import { IntegrityStatusSchema } from './schemas.js';
 
 const Digits = Type.String({ pattern: '^[0-9]{1,19}$' });
 
@@ -102,14 +103,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { review: AuditRev
       ...admin,
       schema: {
         summary: "Whether the scheduled verification found the audit chain broken (the admins' banner)",
-        response: {
-          200: Type.Object({
-            ok: Type.Boolean(),
-            broken: Type.Optional(
-              Type.Object({ firstBadSeq: Nullable(Type.String()), problem: Nullable(Type.String()), detectedAt: Type.String() }),
-            ),
-          }),
-        },
+        response: { 200: IntegrityStatusSchema },
       },
     },
     async (request) => review.integrity(currentUser(request)),

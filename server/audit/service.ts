@@ -1,11 +1,12 @@
 // The audit log: record() for every feature, verify() to prove the chain intact (DESIGN.md "Audit log").
 import type { Kysely } from 'kysely';
-import type { Database } from '../../schema/database.js';
+import type { Database, NewAuditEvent } from '../../schema/database.js';
 import { auditActor, type AuditActor } from '../auth/principal.js';
 import type { SessionUser } from '../auth/guards.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import {
   insertAuditEvent,
+  insertRunClosing,
   insertVerification,
   latestRetentionCheckpoint,
   latestVerification,
@@ -111,24 +112,16 @@ export class AuditLog {
 
   /** Appends one event in its own short transaction and returns its seq. */
   record(event: AuditEvent): Promise<string> {
-    const actor = event.actor ? auditActor(event.actor) : undefined;
-    const details = actor?.token ? { ...event.details, token: actor.token } : (event.details ?? {});
-    return insertAuditEvent(this.db, {
-      action: event.action,
-      actor_user_id: event.actor?.id ?? null,
-      actor_email: event.actor?.email ?? null,
-      data_source: event.dataSource ?? null,
-      query_id: event.queryId ?? null,
-      query_version: event.queryVersion ?? null,
-      outcome: event.outcome ?? null,
-      row_count: event.rowCount === undefined ? null : String(event.rowCount),
-      duration_ms: event.durationMs === undefined ? null : Math.round(event.durationMs),
-      sql: event.sql ?? null,
-      params: event.params === undefined ? null : JSON.stringify(event.params),
-      error_code: event.errorCode ?? null,
-      client_ip: event.clientIp ?? null,
-      details: JSON.stringify(details),
-    });
+    return insertAuditEvent(this.db, auditRow(event));
+  }
+
+  /**
+   * Closes a run (run.finished / failed / cancelled / abandoned): written only if the run's run.started is
+   * in the log and nothing closed it yet, so every run.started gets exactly one closing event whoever
+   * writes it and however often it is retried. Returns the seq, or undefined when there was nothing to close.
+   */
+  recordRunClosing(runId: string, event: AuditEvent): Promise<string | undefined> {
+    return insertRunClosing(this.db, runId, auditRow(event));
   }
 
   /** Where checking starts: after the retention checkpoint, or (incremental) after the last verification. */
@@ -202,4 +195,26 @@ export class AuditLog {
         : await insertVerification(this.db, { seq: lastSeq, hash: prevHash, eventsChecked: events, full });
     return { ok: true, events, headSeq: lastSeq, fromSeq: start.seq, full, verifiedAt };
   }
+}
+
+/** The row of an event: the actor's token (if any) goes into details. */
+function auditRow(event: AuditEvent): NewAuditEvent {
+  const actor = event.actor ? auditActor(event.actor) : undefined;
+  const details = actor?.token ? { ...event.details, token: actor.token } : (event.details ?? {});
+  return {
+    action: event.action,
+    actor_user_id: event.actor?.id ?? null,
+    actor_email: event.actor?.email ?? null,
+    data_source: event.dataSource ?? null,
+    query_id: event.queryId ?? null,
+    query_version: event.queryVersion ?? null,
+    outcome: event.outcome ?? null,
+    row_count: event.rowCount === undefined ? null : String(event.rowCount),
+    duration_ms: event.durationMs === undefined ? null : Math.round(event.durationMs),
+    sql: event.sql ?? null,
+    params: event.params === undefined ? null : JSON.stringify(event.params),
+    error_code: event.errorCode ?? null,
+    client_ip: event.clientIp ?? null,
+    details: JSON.stringify(details),
+  };
 }

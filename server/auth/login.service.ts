@@ -55,7 +55,8 @@ function oauthErrorCode(value: string): string {
 
 export interface CompletedLogin {
   user: SessionUser;
-  idToken: string;
+  /** Kept for sign-out (id_token_hint) when the provider has an end-session endpoint; absent otherwise. */
+  idToken?: string;
   returnTo: string;
 }
 
@@ -145,7 +146,8 @@ export class LoginService {
       clientIp,
       details: { role, issuer: verified.issuer, newUser: !previousRole },
     });
-    return { user: sessionUser, idToken: verified.idToken, returnTo: pending.returnTo };
+    const idToken = (await this.deps.oidc.endsSessions()) ? verified.idToken : undefined;
+    return { user: sessionUser, ...(idToken ? { idToken } : {}), returnTo: pending.returnTo };
   }
 
   /**

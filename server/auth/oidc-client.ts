@@ -80,6 +80,15 @@ export class OidcClient {
     return { issuer: config.serverMetadata().issuer, claims, idToken: tokens.id_token };
   }
 
+  /**
+   * Whether the provider advertises RP-initiated logout (end_session_endpoint). Only then is the ID token
+   * worth keeping in the session: sign-out sends it back as id_token_hint, and nothing else reads it.
+   */
+  async endsSessions(): Promise<boolean> {
+    const config = await this.discover().catch(() => undefined);
+    return !!config?.serverMetadata().end_session_endpoint;
+  }
+
   /** The provider's end-session URL, when it offers one. */
   async logoutUrl(idToken: string | undefined, postLogoutRedirectUri: string): Promise<string | undefined> {
     const config = await this.discover().catch(() => undefined);

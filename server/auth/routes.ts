@@ -60,7 +60,7 @@ export async function authRoutes(app: FastifyInstance, opts: { login: LoginServi
       await request.session.regenerate();
       request.session.set('createdAt', Date.now());
       request.session.set('user', completed.user);
-      request.session.set('idToken', completed.idToken);
+      if (completed.idToken) request.session.set('idToken', completed.idToken);
       // Checked again on the way out: the stored value is ours, but the redirect is where it matters.
       return reply.header('cache-control', 'no-store').redirect(safeReturnTo(completed.returnTo, publicUrl), 303);
     } catch (error) {

@@ -1,5 +1,5 @@
 // Wires background runs into the app (app.backgroundRuns for POST /api/runs {"background": true}), their
-// routes, and the periodic forgetting of old run records (results expire in the result store).
+// routes, and the forgetting of old run records on the scheduler (results expire in the result store).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { backgroundRunRoutes } from './routes.js';
@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-const SWEEP_INTERVAL_MS = 30 * 60_000;
+const FORGET_CRON = '23,53 * * * *';
 
 export const backgroundRunsPlugin = fp(async function backgroundRuns(app: FastifyInstance) {
   const service = new BackgroundRuns({
@@ -24,15 +24,12 @@ export const backgroundRunsPlugin = fp(async function backgroundRuns(app: Fastif
     log: app.log,
   });
   app.decorate('backgroundRuns', service);
-  let timer: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    const sweep = () =>
-      void deleteOldBackgroundRuns(app.toolsDb).catch((error: unknown) =>
-        app.log.warn({ err: error }, 'forgetting old background runs failed'),
-      );
-    timer = setInterval(sweep, SWEEP_INTERVAL_MS);
-    timer.unref();
+  app.scheduler.defineRecurring({
+    name: 'background-runs.forget',
+    cron: FORGET_CRON,
+    run: async () => {
+      await deleteOldBackgroundRuns(app.toolsDb);
+    },
   });
-  app.addHook('onClose', async () => clearInterval(timer));
   await app.register(backgroundRunRoutes, { background: service });
 });

@@ -111,6 +111,7 @@ export class BackgroundRuns {
     params: Record<string, unknown>,
     requestedId: string | undefined,
     clientIp: string,
+    request: { timeZone?: string } = {},
   ): Promise<{ id: string; status: RunStatus }> {
     if (requestedId !== undefined && !UUID.test(requestedId)) {
       throw new AppError(400, 'invalid_request', 'runId must be a UUID (the client generates it so it can cancel the run).');
@@ -155,6 +156,7 @@ export class BackgroundRuns {
       {
         user,
         clientIp,
+        timeZone: request.timeZone,
         timeoutMs: options.timeoutMs,
         cache: { off: true },
         onPlanned: planned,

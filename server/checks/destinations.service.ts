@@ -15,6 +15,7 @@ import {
   type DestinationRow,
 } from './destinations.repository.js';
 import type { AlertMessage } from './messages.js';
+import { removeDestinationFromChecks } from './repository.js';
 import type { AttemptOutcome, Notifier } from './notifier.js';
 import { OutboundRefused, type OutboundPolicy } from './outbound.js';
 import type { DestinationBody, DestinationUpdateBody, DestinationView } from './schemas.js';
@@ -97,15 +98,19 @@ export class DestinationsService {
     return { ...destinationView(row!), secret: body.secret ? body.secret : null };
   }
 
+  /** Also takes it off every check that named it, in the same transaction. */
   async remove(user: SessionUser, id: string): Promise<void> {
     requireAdmin(user);
     const existing = await findDestination(this.db, id);
-    if (!existing || !(await deleteDestination(this.db, id)))
-      throw new AppError(404, 'not_found', `There is no destination ${id}.`);
-    await this.audit.record({
-      action: 'destination.deleted',
-      actor: { id: user.id, email: user.email },
-      details: { destinationId: id, name: existing.name },
+    if (!existing) throw new AppError(404, 'not_found', `There is no destination ${id}.`);
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await deleteDestination(trx, id))) throw new AppError(404, 'not_found', `There is no destination ${id}.`);
+      await removeDestinationFromChecks(trx, id);
+      await this.audit.record({
+        action: 'destination.deleted',
+        actor: { id: user.id, email: user.email },
+        details: { destinationId: id, name: existing.name },
+      });
     });
   }
 

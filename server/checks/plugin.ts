@@ -18,6 +18,10 @@ export interface ChecksPluginOptions {
   resolver?: Resolver;
   /** Tests: seconds before a failed delivery is retried (default 30, doubled each time). */
   deliveryRetryDelaySeconds?: number;
+  /** Tests: trust this CA (PEM) for https receivers, a throwaway one made by the test. */
+  tlsCa?: string;
+  /** Tests: write emails to this folder as demo mode does (demo mode uses <dataDir>/outbox). */
+  outboxDir?: string;
 }
 
 declare module 'fastify' {
@@ -32,10 +36,18 @@ export function outboxDir(dataDir: string): string {
 
 export const checksPlugin = fp(async function checks(app: FastifyInstance, opts: ChecksPluginOptions) {
   const { config } = app;
-  const outbound = new OutboundPolicy({ allowedHosts: config.alerts.webhookAllowedHosts, resolver: opts.resolver });
+  const outbound = new OutboundPolicy({
+    allowedHosts: config.alerts.webhookAllowedHosts,
+    httpsOnly: config.nodeEnv === 'production',
+    proxy: config.alerts.egressProxy,
+    resolver: opts.resolver,
+    ca: opts.tlsCa,
+  });
   let mailer: Mailer | undefined;
+  // Demo mode writes emails to .porthole/outbox/ (and the check page links to each); SMTP_URL wins.
+  const outbox = opts.outboxDir ?? (config.demo ? outboxDir(config.dataDir) : undefined);
   if (config.alerts.smtpUrl) mailer = smtpMailer(config.alerts.smtpUrl, config.alerts.from);
-  else if (config.demo) mailer = outboxMailer(outboxDir(config.dataDir), config.alerts.from);
+  else if (outbox) mailer = outboxMailer(outbox, config.alerts.from);
   const notifier = new Notifier(app.toolsDb, outbound, mailer);
   const runner = new CheckRunner({
     db: app.toolsDb,
@@ -87,5 +99,9 @@ export const checksPlugin = fp(async function checks(app: FastifyInstance, opts:
   });
   app.addHook('onClose', async () => mailer?.close());
 
-  await app.register(checkRoutes, { checks: service, destinations });
+  await app.register(checkRoutes, {
+    checks: service,
+    destinations,
+    outboxDir: mailer && !config.alerts.smtpUrl ? outbox : undefined,
+  });
 });

@@ -122,6 +122,19 @@ export async function deleteCheck(db: Kysely<Database>, id: string): Promise<voi
   await db.deleteFrom('checks').where('id', '=', id).execute();
 }
 
+/** A deleted destination leaves the checks that named it (so they stay valid to edit). */
+export async function removeDestinationFromChecks(db: Kysely<Database>, destinationId: string): Promise<void> {
+  await db
+    .updateTable('checks')
+    .set({
+      destination_ids: sql<string[]>`array_remove(destination_ids, ${destinationId}::bigint)`,
+      version: sql`version + 1`,
+      updated_at: new Date(),
+    })
+    .where(sql<boolean>`${destinationId}::bigint = any(destination_ids)`)
+    .execute();
+}
+
 /** Due checks, locked so two dispatchers never claim the same one. */
 export async function claimDueChecks(db: Kysely<Database>, now: Date, limit = 200) {
   return db
@@ -214,6 +227,18 @@ export async function deliveriesOf(
 ): Promise<Array<Selectable<NotificationDeliveriesTable>>> {
   if (runIds.length === 0) return [];
   return db.selectFrom('notification_deliveries').selectAll().where('check_run_id', 'in', runIds).orderBy('id').execute();
+}
+
+/** Whether a delivery of this check wrote this outbox file (demo mode's emails). */
+export async function hasOutboxDelivery(db: Kysely<Database>, checkId: string, file: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('notification_deliveries as d')
+    .innerJoin('check_runs as r', 'r.id', 'd.check_run_id')
+    .select('d.id')
+    .where('r.check_id', '=', checkId)
+    .where('d.detail', '=', `outbox:${file}`)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function insertDelivery(

@@ -1,7 +1,10 @@
 // /api/checks and /api/alert-destinations: thin routes (schema, the least role, a call into a service).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { currentUser, requireRole } from '../auth/guards.js';
+import { AppError } from '../lib/errors.js';
 import type { DestinationsService } from './destinations.service.js';
 import {
   CheckListQuerystring,
@@ -15,6 +18,8 @@ import {
   DestinationUpdateBody,
   ErrorSchema,
   IdParams,
+  SchedulePreviewQuerystring,
+  SchedulePreviewSchema,
   TestSendSchema,
   UpdateCheckBody,
 } from './schemas.js';
@@ -31,7 +36,20 @@ const RunOutcomeSchema = Type.Object({
   notified: Type.Boolean(),
 });
 
-export async function checkRoutes(app: FastifyInstance, opts: { checks: ChecksService; destinations: DestinationsService }) {
+const OutboxParams = Type.Object({
+  id: IdParams.properties.id,
+  file: Type.String({ pattern: '^[0-9A-Za-z-]{1,80}\\.eml$', description: 'A file name from a delivery (outboxFile)' }),
+});
+type OutboxParams = Static<typeof OutboxParams>;
+
+export interface CheckRoutesOptions {
+  checks: ChecksService;
+  destinations: DestinationsService;
+  /** Set when emails are written to an outbox folder (demo mode) instead of sent. */
+  outboxDir?: string;
+}
+
+export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions) {
   const { checks, destinations } = opts;
   const viewer = requireRole('viewer');
   const editor = requireRole('editor');
@@ -76,6 +94,25 @@ export async function checkRoutes(app: FastifyInstance, opts: { checks: ChecksSe
     async (request, reply) => {
       const created = await checks.create(currentUser(request), request.body as CreateCheckBody);
       return reply.status(201).header('location', `/api/checks/${created.id}`).send(created);
+    },
+  );
+
+  app.get(
+    '/api/checks/schedule-preview',
+    {
+      preHandler: viewer,
+      schema: {
+        tags,
+        summary: 'A schedule in words and its next five runs (every, or cron with a time zone)',
+        querystring: SchedulePreviewQuerystring,
+        response: { 200: SchedulePreviewSchema, 400: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const { every, cron, timeZone } = request.query as SchedulePreviewQuerystring;
+      if ((every === undefined) === (cron === undefined))
+        throw new AppError(400, 'invalid_schedule', 'Give either every (5m, 15m, 1h, 1d) or a cron expression.');
+      return checks.previewSchedule(every ? { every } : { cron: cron!, timeZone });
     },
   );
 
@@ -139,6 +176,31 @@ export async function checkRoutes(app: FastifyInstance, opts: { checks: ChecksSe
     },
     async (request) => ({ runs: await checks.runs(currentUser(request), (request.params as Id).id) }),
   );
+
+  const { outboxDir } = opts;
+  if (outboxDir) {
+    app.get(
+      '/api/checks/:id/outbox/:file',
+      {
+        preHandler: viewer,
+        schema: {
+          tags,
+          summary: "Demo mode: an email one of the check's deliveries wrote to .porthole/outbox/, as text",
+          params: OutboxParams,
+          response: { 200: Type.String(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { id, file } = request.params as OutboxParams;
+        const name = await checks.outboxFile(currentUser(request), id, file);
+        const message = await readFile(path.join(outboxDir, name), 'utf8').catch(() => {
+          throw new AppError(404, 'not_found', `${name} is no longer in the outbox.`);
+        });
+        // As text: the raw message (headers, text and HTML parts) is shown, never rendered.
+        return reply.type('text/plain; charset=utf-8').header('content-disposition', `inline; filename="${name}"`).send(message);
+      },
+    );
+  }
 
   const destTags = ['alert destinations'];
   app.get(

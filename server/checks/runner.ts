@@ -161,7 +161,14 @@ export class CheckRunner {
       controller.abort();
     }, check.timeout_ms);
     try {
-      const result = await this.deps.runs.runJson({ user: owner, signal: controller.signal }, target, check.params);
+      // Never from the result cache: a check judges the data as it is now, not a result computed for a
+      // dashboard minutes ago (background runs do the same). Relative times in its params (today-1d)
+      // follow the check's own zone (its cron's, else UTC).
+      const result = await this.deps.runs.runJson(
+        { user: owner, signal: controller.signal, timeZone: check.time_zone, cache: { off: true } },
+        target,
+        check.params,
+      );
       const rows = JSON.parse(`[${result.rowsJson}]`) as unknown[][];
       const verdict = evaluate(conditionOf(check), { columns: result.columns, rows });
       return {

@@ -1,6 +1,8 @@
 // A check's schedule: `every` 5m / 15m / 1h / 1d, or a cron expression read in a time zone. Both become
-// a cron expression parsed by cron-parser, which also gives the next run times the check page shows.
+// a cron expression parsed by cron-parser, which also gives the next run times the check page shows;
+// cronstrue puts a cron expression in words.
 import { CronExpressionParser } from 'cron-parser';
+import cronstrue from 'cronstrue';
 import { AppError } from '../lib/errors.js';
 
 export type Every = '5m' | '15m' | '1h' | '1d';
@@ -48,7 +50,15 @@ export function nextRuns(schedule: Schedule, after: Date, count = 5): Date[] {
   return Array.from({ length: count }, () => interval.next().toDate());
 }
 
+/** E.g. "every 15 minutes", or "at 09:00, Monday through Friday (Europe/Paris time)". */
 export function describeSchedule(schedule: Schedule): string {
   if ('every' in schedule) return EVERY[schedule.every].text;
-  return `cron "${schedule.cron}" in ${schedule.timeZone ?? 'UTC'}`;
+  const zone = schedule.timeZone ?? 'UTC';
+  try {
+    const words = cronstrue.toString(schedule.cron, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
+    return `${words.charAt(0).toLowerCase()}${words.slice(1)} (${zone} time)`;
+  } catch {
+    // cron-parser read it (validateSchedule) but cronstrue cannot put it in words: show the expression.
+    return `cron "${schedule.cron}" in ${zone}`;
+  }
 }

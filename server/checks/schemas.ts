@@ -52,6 +52,21 @@ export const ScheduleSchema = Type.Union([
   }),
 ]);
 
+export const SchedulePreviewQuerystring = Type.Object(
+  {
+    every: Type.Optional(Type.Union([Type.Literal('5m'), Type.Literal('15m'), Type.Literal('1h'), Type.Literal('1d')])),
+    cron: Type.Optional(Type.String({ maxLength: 100, description: 'Five-field cron expression' })),
+    timeZone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone (default UTC)' })),
+  },
+  { additionalProperties: false },
+);
+export type SchedulePreviewQuerystring = Static<typeof SchedulePreviewQuerystring>;
+export const SchedulePreviewSchema = Type.Object({
+  scheduleText: Type.String({ description: 'The schedule in words' }),
+  nextRuns: Type.Array(Type.String({ format: 'date-time' }), { description: 'The next five run times' }),
+});
+export type SchedulePreview = Static<typeof SchedulePreviewSchema>;
+
 const Emails = Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 50 });
 const DestinationIds = Type.Array(Id, { maxItems: 20 });
 const Params = Type.Record(Type.String(), Type.Unknown(), { description: "Values for the query's variables" });

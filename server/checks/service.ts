@@ -18,6 +18,7 @@ import {
   deleteCheck,
   deliveriesOf,
   findCheck,
+  hasOutboxDelivery,
   insertCheck,
   listCheckRuns,
   listChecks,
@@ -29,7 +30,7 @@ import {
 } from './repository.js';
 import type { CheckRunner, CheckRunOutcome } from './runner.js';
 import { describeSchedule, nextRuns, validateSchedule, type Schedule } from './schedule.js';
-import type { CheckRunView, CheckView, CreateCheckBody, UpdateCheckBody } from './schemas.js';
+import type { CheckRunView, CheckView, CreateCheckBody, SchedulePreview, UpdateCheckBody } from './schemas.js';
 
 export const RUN_QUEUE = 'checks.run';
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -108,6 +109,15 @@ export class ChecksService {
   async list(user: SessionUser, filter: { failing: boolean; mine: boolean; queryId?: string }): Promise<CheckView[]> {
     const rows = await listChecks(this.db, { viewerId: user.id, admin: hasRole(user, 'admin'), ...filter });
     return rows.map((row) => this.view(user, row));
+  }
+
+  /** The form's preview: the schedule in words and its next five runs, or the 400 a save would give. */
+  previewSchedule(schedule: Schedule): SchedulePreview {
+    validateSchedule(schedule);
+    return {
+      scheduleText: describeSchedule(schedule),
+      nextRuns: nextRuns(schedule, this.now(), 5).map((d) => d.toISOString()),
+    };
   }
 
   async get(user: SessionUser, id: string): Promise<CheckView> {
@@ -248,6 +258,17 @@ export class ChecksService {
           ...(d.detail?.startsWith('outbox:') ? { outboxFile: d.detail.slice('outbox:'.length) } : {}),
         })),
     }));
+  }
+
+  /**
+   * Demo mode's emails: the outbox file a delivery of this check wrote. 404 unless the caller can see the
+   * check and the file is one of its own deliveries (so a name cannot reach another check's mail).
+   */
+  async outboxFile(user: SessionUser, id: string, file: string): Promise<string> {
+    await this.visible(user, id);
+    if (!(await hasOutboxDelivery(this.db, id, file)))
+      throw new AppError(404, 'not_found', `Check ${id} sent no email kept as ${file}.`);
+    return file;
   }
 
   /**

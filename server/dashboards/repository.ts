@@ -82,6 +82,53 @@ export async function findDashboard(
   };
 }
 
+/**
+ * What a card's run needs to know, in one round trip (it is asked once per card a viewer sees): the
+ * access facts, the current version's cache max age, and whether the query is one of its cards.
+ */
+export async function findCardRunFacts(
+  db: Kysely<Database>,
+  dashboardId: string,
+  queryId: string,
+): Promise<
+  | {
+      id: string;
+      ownerId: string;
+      visibility: 'team' | 'private';
+      locked: boolean;
+      cacheMaxAgeSeconds: number;
+      onDashboard: boolean;
+    }
+  | undefined
+> {
+  const row = await db
+    .selectFrom('dashboards as d')
+    .innerJoin('dashboard_versions as v', (join) =>
+      join.onRef('v.dashboard_id', '=', 'd.id').onRef('v.version', '=', 'd.current_version'),
+    )
+    .select([
+      'd.id',
+      'd.owner_id',
+      'd.visibility',
+      'd.locked',
+      sql<number>`(v.layout->>'cacheMaxAgeSeconds')::int`.as('cache_max_age_seconds'),
+      sql<boolean>`exists (select 1 from jsonb_array_elements(v.layout->'cards') card where card->>'queryId' = ${queryId})`.as(
+        'on_dashboard',
+      ),
+    ])
+    .where('d.id', '=', dashboardId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    visibility: row.visibility,
+    locked: row.locked,
+    cacheMaxAgeSeconds: row.cache_max_age_seconds,
+    onDashboard: row.on_dashboard,
+  };
+}
+
 export async function findDashboardVersion(
   db: Kysely<Database>,
   dashboardId: string,

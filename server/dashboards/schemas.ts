@@ -1,7 +1,7 @@
 // TypeBox schemas of the dashboard API: request validation, response filtering and OpenAPI in one place.
 import { Type, type Static } from 'typebox';
 import { type VARIABLE_KINDS } from '../queries/content.js';
-import { ErrorSchema, VersionSchema } from '../queries/schemas.js';
+import { ErrorSchema, VersionSchema, type VersionSummarySchema } from '../queries/schemas.js';
 import { type CARD_DISPLAYS, DASHBOARD_LIMITS, GRID_COLUMNS } from './content.js';
 
 export { ErrorSchema };
@@ -217,4 +217,8 @@ export const DashboardListSchema = Type.Object({ dashboards: Type.Array(ListedDa
 
 export type DashboardResponse = Static<typeof DashboardSchema>;
 export type DashboardVersionResponse = Static<typeof DashboardVersionSchema>;
+export type DashboardVersionSummaryResponse = Static<typeof DashboardVersionSummarySchema>;
+/** A card's query at one version (GET /api/queries/:id/versions/:n), for pinning a card in the web app. */
+export type CardQueryVersionResponse = Static<typeof VersionSchema>;
+export type CardQueryVersionSummaryResponse = Static<typeof VersionSummarySchema>;
 export type ListedDashboardResponse = Static<typeof ListedDashboardSchema>;

@@ -8,6 +8,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import { AuditLog, type AuditEvent } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
+import type { DashboardCardForRun } from '../engine/run-types.js';
 import { AppError } from '../lib/errors.js';
 import type { Person } from '../queries/repository.js';
 import type { CardQuery, QueriesService, Visibility } from '../queries/service.js';
@@ -16,6 +17,7 @@ import { dashboardNotFound, permissionsFor, requireDashboardAccess, type Permiss
 import { checkDashboardContent, sameDashboardContent, type DashboardContent } from './content.js';
 import {
   deleteDashboard,
+  findCardRunFacts,
   findDashboard,
   findDashboardVersion,
   insertDashboard,
@@ -115,16 +117,15 @@ export class DashboardsService {
   }
 
   /**
-   * For POST /api/runs {queryId, dashboardId}: the dashboard's cache max age, after checking the user may
-   * read the dashboard and that the query is one of its cards (the query's own access is checked by the
-   * engine's saved-query resolution, as for any run).
+   * For POST /api/runs {queryId, dashboardId}: checks the user may read the dashboard and that the query
+   * is one of its cards (the query's own access is checked by the engine's saved-query resolution, as for
+   * any run), and gives the dashboard's cache max age.
    */
-  async cacheMaxAgeFor(user: SessionUser, id: string, queryId: string): Promise<number> {
-    const dashboard = await this.visible(user, id);
-    const current = await this.current(dashboard);
-    if (!current.content.cards.some((card) => card.queryId === queryId))
-      throw new AppError(400, 'not_on_dashboard', `Query ${queryId} is not a card of dashboard ${id}.`);
-    return current.content.cacheMaxAgeSeconds;
+  async cardForRun(user: SessionUser, id: string, queryId: string): Promise<DashboardCardForRun> {
+    const found = await findCardRunFacts(this.db, id, queryId);
+    if (!found || !permissionsFor(user, found).read) throw dashboardNotFound(id);
+    if (!found.onDashboard) throw new AppError(400, 'not_on_dashboard', `Query ${queryId} is not a card of dashboard ${id}.`);
+    return { dashboardId: id, cacheMaxAgeSeconds: found.cacheMaxAgeSeconds };
   }
 
   // -- changing ---------------------------------------------------------------------------------------

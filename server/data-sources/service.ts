@@ -5,9 +5,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../schema/database.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
 import type { Config } from '../config.js';
+import { dataSourceUnavailable, isToolsDatabaseUnavailable, isUnavailable } from '../db/unavailable.js';
 import { AppError } from '../lib/errors.js';
 import type { DataSource, DataSourceRegistry, SourceTier } from './registry.js';
 import { readSourceSchema, type SchemaColumn, type SchemaRelation, type SourceSchema } from './schema-browser.js';
+import { explainRdsIamRefusal } from './rds-iam.js';
 import { checkDataSourceRole, IDENTITY_SQL, type DatabaseIdentity, type SelfCheckResult } from './self-check.js';
 import { checkTierColumns } from './tier-check.js';
 import { chooseTier } from './tiers.js';
@@ -187,14 +189,10 @@ export class DataSourceService {
     try {
       result = await this.verify(source);
     } catch (error) {
-      throw new AppError(
-        503,
-        'data_source_unavailable',
-        `The data source "${source.id}" cannot be reached or checked right now.`,
-        {
-          cause: error instanceof Error ? error.message : String(error),
-        },
-      );
+      // The check also reads the tools DB (its identity, so the tools DB is never a source): its own
+      // unavailability is named as such.
+      if (isToolsDatabaseUnavailable(error)) throw error;
+      throw dataSourceUnavailable(source.id, error);
     }
     if (result.problems.length) {
       throw new AppError(
@@ -242,7 +240,9 @@ export class DataSourceService {
 
   private async readSchema(source: DataSource): Promise<TieredSchema> {
     const check = await this.verify(source);
-    const client = await source.pool.connect();
+    const client = await source.pool.connect().catch((error: unknown) => {
+      throw dataSourceUnavailable(source.id, error);
+    });
     let failed: Error | undefined;
     try {
       const raw = await readSourceSchema(
@@ -268,6 +268,7 @@ export class DataSourceService {
       return { schema, columns };
     } catch (error) {
       failed = error instanceof Error ? error : new Error(String(error));
+      if (isUnavailable(failed)) throw dataSourceUnavailable(source.id, failed);
       throw new AppError(502, 'data_source_error', `Reading the schema of "${source.id}" failed: ${failed.message}`);
     } finally {
       client.release(failed);
@@ -282,7 +283,10 @@ export class DataSourceService {
     const tierRoles: SourceCheckResult['tierRoles'] = [];
     const tiered = source.tiers.length > 1;
     for (const tier of source.tiers) {
-      const client = await tier.pool.connect();
+      const client = await tier.pool.connect().catch((error: unknown) => {
+        const explained = tier.rdsIam && explainRdsIamRefusal(error, tier.rdsIam);
+        throw explained ? new Error(explained, { cause: error }) : error;
+      });
       let failed: Error | undefined;
       try {
         const result = await checkDataSourceRole(client, tools);

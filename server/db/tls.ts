@@ -14,6 +14,15 @@ export function withDatabaseTls(url: string, caFile: string | undefined): string
   return parsed.toString();
 }
 
+/**
+ * pg's TLS options for a connection given by parts instead of a URL (rds-iam sources): the same as
+ * `sslmode=verify-full&sslrootcert=<caFile>` in a URL, i.e. the server must present a certificate that
+ * chains to the bundle and names the host.
+ */
+export function verifyFullTlsOptions(caFile: string): { ca: string; rejectUnauthorized: true } {
+  return { ca: readFileSync(caFile, 'utf8'), rejectUnauthorized: true };
+}
+
 /** Why a CA bundle file cannot be used, or undefined when it holds at least one certificate. */
 export function caBundleProblem(caFile: string): string | undefined {
   let text: string;

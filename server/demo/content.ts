@@ -13,9 +13,10 @@ import { DEMO_USERS } from './identity-provider.js';
 export const DEMO_DASHBOARD_NAME = 'Notification service health';
 
 const RANGE = 'created_at >= {start_time} and created_at < {end_time}';
+// Defaults make a plain link run at once: the last 30 days, rolling (the end is exclusive: `< {end_time}`).
 const RANGE_VARIABLES: QueryContent['variables'] = [
-  { name: 'start_time', kind: 'timestamp' },
-  { name: 'end_time', kind: 'timestamp' },
+  { name: 'start_time', kind: 'timestamp', default: 'today-29d' },
+  { name: 'end_time', kind: 'timestamp', default: 'tomorrow' },
 ];
 
 type DemoQuery = Omit<QueryContent, 'dataSource' | 'tags' | 'description'> & { key: string; description: string };
@@ -74,7 +75,7 @@ const QUERIES: DemoQuery[] = [
     name: 'Daily volume of one channel',
     description: 'Pick a channel from the dropdown.',
     sql: `select date_trunc('day', created_at) as day, count(*) as notifications\nfrom notifications\nwhere notification_type = {channel} and ${RANGE}\ngroup by 1\norder by 1`,
-    variables: [{ name: 'channel', kind: 'text' }, ...RANGE_VARIABLES],
+    variables: [{ name: 'channel', kind: 'text', default: 'email' }, ...RANGE_VARIABLES],
     chart: { version: 1, type: 'auto' },
   },
   {

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   preferredPort?: number;
   /** More `-c name=value` settings for the server (tests: TLS, extra listen addresses). */
   settings?: Record<string, string>;
+  /** What the server writes to its log (tests read the statements it ran); dropped by default. */
+  serverLog?: (text: string) => void;
 }
 
 const SUPERUSER = 'postgres';
@@ -171,7 +173,7 @@ export async function startEmbeddedCluster(options: ClusterOptions): Promise<Emb
       ...['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
       ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
-    onLog: () => undefined,
+    onLog: options.serverLog ?? (() => undefined),
     onError: (error) => options.log(`postgres: ${String(error instanceof Error ? error.message : error).trim()}`),
   });
 

@@ -105,8 +105,10 @@ export function withDemoSettings(config: Config, demo: DemoEnvironment): Config 
     ...config,
     toolsDatabaseUrl: demo.toolsDatabaseUrl,
     toolsMigrationUrl: demo.toolsMigrationUrl,
-    mainDatabaseUrl: config.mainDatabaseUrl ?? demo.mainDatabaseUrl,
-    mainSourceTiers: config.mainDatabaseUrl ? config.mainSourceTiers : demoMainTiers(demo.mainPiiDatabaseUrl),
+    // MAIN_DATABASE_URL (or MAIN_DATABASE_AUTH=rds-iam) replaces the demo's main database and its tiers.
+    mainDatabaseUrl: config.mainDatabaseIam ? undefined : (config.mainDatabaseUrl ?? demo.mainDatabaseUrl),
+    mainSourceTiers:
+      config.mainDatabaseUrl || config.mainDatabaseIam ? config.mainSourceTiers : demoMainTiers(demo.mainPiiDatabaseUrl),
     sessionSecret: demo.sessionSecret,
     oidc: idp ? Object.freeze({ ...idp, scopes: 'openid email profile groups', groupsClaim: 'groups' }) : config.oidc,
     roles:

@@ -1,7 +1,7 @@
 // The demo identity provider: a real OpenID provider (oidc-provider) on its own loopback port, with three
 // demo users picked with one click. Demo mode and tests only; the production entry never loads it.
 import { demoMemoryAdapter } from './idp-memory-adapter.js';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -139,11 +139,31 @@ function configuration(options: DemoProviderOptions, users: DemoUser[]): Configu
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
+          // Porthole sends its ID token as id_token_hint, which oidc-provider has verified by now (signature,
+          // audience, a registered post_logout_redirect_uri): the request comes from Porthole for this user,
+          // so the demo's session ends too without a second question, and switching demo users takes one
+          // click. Without a hint (someone else's link) the question stays: that is the CSRF guard.
+          if (ctx.oidc.entities.IdTokenHint && ctx.oidc.client) {
+            const confirmed = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/></form>');
+            const submit = "document.getElementById('op.logoutForm').submit();";
+            const hash = createHash('sha256').update(submit).digest('base64');
+            ctx.set(
+              'content-security-policy',
+              `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; form-action 'self' ${options.portholeUrl}; frame-ancestors 'none'`,
+            );
+            ctx.body = page(
+              'Signing out · Porthole demo',
+              `<h1>Signing out…</h1><p>Ending the demo identity provider's session too.</p>${confirmed}
+<noscript><button autofocus type="submit" form="op.logoutForm"><strong>Continue</strong></button></noscript>
+<script>${submit}</script>`,
+            );
+            return;
+          }
           ctx.body = page(
             'Sign out · Porthole demo',
-            `<h1>Signed out of Porthole</h1><p>Also sign out of the demo identity provider?</p>${form}
-<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout"><strong>Yes, sign out here too</strong></button>
-<button type="submit" form="op.logoutForm"><strong>No, stay signed in here</strong></button>`,
+            `<h1>Sign out of the demo identity provider?</h1><p>A page asked to end your demo session.</p>${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout"><strong>Yes, sign out</strong></button>
+<button type="submit" form="op.logoutForm"><strong>No, stay signed in</strong></button>`,
           );
         },
         postLogoutSuccessSource: async (ctx) => {

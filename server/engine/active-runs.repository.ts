@@ -1,8 +1,9 @@
 // active_runs in the tools DB: the runs executing now on every Porthole task, with their backend's cancel
 // key. Kysely only; the rules live in runs.service.ts.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../schema/database.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { ActiveRunsTable, Database } from '../../schema/database.js';
 import type { BackendKey } from './cancel-request.js';
+import type { Canceller } from './live-run.js';
 
 export interface NewActiveRun {
   id: string;
@@ -56,21 +57,29 @@ export async function registerActiveRun(db: Kysely<Database>, run: NewActiveRun,
   });
 }
 
+export interface RemovedActiveRun {
+  cancelRequested: boolean;
+  /** Who asked for the cancel (from any task), as the users table knows them now. */
+  cancelledBy: Canceller | null;
+}
+
 /**
- * Removes the run and says whether a cancel was requested for it (from any task). The runner removes the
- * row before its connection goes back to the pool, and a canceller marks the row before sending, so a
- * cancel request can never reach a connection that already serves someone else.
+ * Removes the run and says whether a cancel was requested for it (from any task), and by whom. The runner
+ * removes the row before its connection goes back to the pool, and a canceller marks the row before
+ * sending, so a cancel request can never reach a connection that already serves someone else.
  */
-export async function removeActiveRun(
-  db: Kysely<Database>,
-  id: string,
-): Promise<{ cancelRequested: boolean; cancelledBy: string | null } | undefined> {
+export async function removeActiveRun(db: Kysely<Database>, id: string): Promise<RemovedActiveRun | undefined> {
   const row = await db
-    .deleteFrom('active_runs')
-    .where('id', '=', id)
-    .returning(['cancel_requested_at', 'cancelled_by'])
+    .with('removed', (db) => db.deleteFrom('active_runs').where('id', '=', id).returning(['cancel_requested_at', 'cancelled_by']))
+    .selectFrom('removed')
+    .leftJoin('users', 'users.id', 'removed.cancelled_by')
+    .select(['removed.cancel_requested_at', 'removed.cancelled_by', 'users.email', 'users.name'])
     .executeTakeFirst();
-  return row ? { cancelRequested: row.cancel_requested_at !== null, cancelledBy: row.cancelled_by } : undefined;
+  if (!row) return undefined;
+  return {
+    cancelRequested: row.cancel_requested_at !== null,
+    cancelledBy: row.cancelled_by === null ? null : { id: row.cancelled_by, email: row.email, name: row.name },
+  };
 }
 
 /** The backend of a run while its row exists (for repeating a cancel request). */
@@ -145,24 +154,7 @@ export async function withPurgeLock<T>(db: Kysely<Database>, work: () => Promise
   });
 }
 
-type Row = {
-  id: string;
-  user_id: string;
-  user_email: string | null;
-  data_source: string;
-  query_id: string | null;
-  query_version: number | null;
-  sql: string;
-  format: 'json' | 'csv';
-  task_id: string;
-  backend_host: string | null;
-  backend_port: number | null;
-  backend_pid: number | null;
-  backend_key: number | null;
-  started_at: Date;
-  cancel_requested_at: Date | null;
-  cancelled_by: string | null;
-};
+type Row = Omit<Selectable<ActiveRunsTable>, 'expires_at'>;
 
 function toActiveRun(row: Row): ActiveRun {
   const backend =

@@ -1,8 +1,12 @@
 // The CSV body of a download: rows gathered into ~64 KB chunks, backpressure down to the producer, and
-// the last chunk held back until the run's closing audit events are committed.
+// the last chunk held back until the run's closing audit events are committed. A run that fails after the
+// body started ends it with one line holding the error answer, and the connection is cut.
 import { Readable } from 'node:stream';
+import { AppError, errorBody } from '../lib/errors.js';
 
 const CSV_CHUNK_BYTES = 64 * 1024;
+/** How long the error line may wait for a client that stopped reading before the connection is cut anyway. */
+const ERROR_LINE_GRACE_MS = 5_000;
 
 /**
  * The CSV body: rows are gathered into ~64 KB chunks before they are pushed, and a full buffer asks the
@@ -14,11 +18,18 @@ export class CsvStream extends Readable {
   /** Bytes of CSV added (the held-back last chunk included). */
   bytes = 0;
   onDemand?: () => void;
+  /**
+   * Ends the connection without completing the body (set by the route; the HTTP response's socket). Until
+   * it is set, a failed download is cut by destroying the stream.
+   */
+  cutConnection?: () => void;
   // pg's parser may reuse the memory behind a message once it returns, so bytes are copied in at once.
   private buffer = Buffer.allocUnsafe(CSV_CHUNK_BYTES);
   private filled = 0;
   private complete = false;
   private ended = false;
+  /** Bytes were handed on: the response has (or is about to have) its 200 and headers out. */
+  private sentAny = false;
   private waiting?: () => void;
 
   constructor(private readonly onAbandon: () => void) {
@@ -39,6 +50,7 @@ export class CsvStream extends Readable {
     }
     let more = this.flush();
     if (chunk.length >= this.buffer.length) {
+      this.sentAny = true;
       more = this.push(Buffer.from(chunk)) && more;
     } else {
       chunk.copy(this.buffer, 0);
@@ -52,12 +64,18 @@ export class CsvStream extends Readable {
     const chunk = this.buffer.subarray(0, this.filled);
     this.buffer = Buffer.allocUnsafe(CSV_CHUNK_BYTES);
     this.filled = 0;
+    this.sentAny = true;
     return this.push(chunk);
   }
 
-  /** Resolves when the consumer wants more, or at once if it is gone. */
+  /** No more rows are taken: every row is in, the run failed, or the consumer is gone. */
+  get noMoreRows(): boolean {
+    return this.complete || this.ended || this.destroyed;
+  }
+
+  /** Resolves when the consumer wants more, or at once if no more rows are taken. */
   demand(): Promise<void> {
-    if (this.destroyed) return Promise.resolve();
+    if (this.noMoreRows) return Promise.resolve();
     return new Promise((resolve) => (this.waiting = resolve));
   }
 
@@ -81,10 +99,60 @@ export class CsvStream extends Readable {
     this.push(null);
   }
 
-  fail(error: unknown): void {
-    if (this.ended) return;
+  /**
+   * No more rows: the query failed or was cancelled. The body ends with endWithError() once the run's end
+   * is recorded; a producer waiting for demand is let go now.
+   */
+  fail(): void {
+    this.complete = true;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+  }
+
+  /**
+   * Ends the body of a run that failed (its end is recorded by now). Before any byte went out, the stream
+   * errors and the route answers with an ordinary HTTP error. After, the rows sent are followed by one
+   * line with the error answer, {"error":{"code":…,"message":…}} (never a row: a field with quotes is
+   * quoted, its quotes doubled), and the connection is cut before the chunked body's end, so no client
+   * takes the file for complete.
+   */
+  endWithError(error: unknown): void {
+    if (this.ended || this.destroyed) return;
     this.ended = true;
-    this.destroy(error instanceof Error ? error : new Error(String(error)));
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (!this.sentAny) {
+      this.destroy(failure);
+      return;
+    }
+    const answer =
+      error instanceof AppError
+        ? errorBody(error.code, error.message, error.details)
+        : errorBody('internal_error', 'Something went wrong on our side; it was logged.');
+    let cut = false;
+    const cutOnce = () => {
+      if (cut) return;
+      cut = true;
+      this.off('data', whenSent);
+      clearTimeout(stalled);
+      if (this.cutConnection) this.cutConnection();
+      else this.destroy(failure);
+    };
+    // The line is on its way once nothing of ours waits in the buffer ('data' hands each chunk to the
+    // socket, synchronously when the consumer is reading).
+    const whenSent = () => {
+      if (this.readableLength === 0) cutOnce();
+    };
+    const stalled = setTimeout(() => {
+      cut = true;
+      this.off('data', whenSent);
+      this.destroy(failure);
+    }, ERROR_LINE_GRACE_MS);
+    stalled.unref();
+    this.flush();
+    this.push(Buffer.from(`${JSON.stringify(answer)}\n`));
+    if (this.readableLength === 0) cutOnce();
+    else this.on('data', whenSent);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

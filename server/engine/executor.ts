@@ -402,12 +402,12 @@ export class Execution {
         return;
       }
       // A full consumer pauses the socket; a gone one does not, so the cancelled COPY drains and ends.
-      if (!stream.add(chunk) && !stream.destroyed) reader.pause();
+      if (!stream.add(chunk) && !stream.noMoreRows) reader.pause();
       if (reader.rows === 2) started();
     });
     stream.onDemand = () => reader.resume();
     this.onCancel = () => {
-      stream.fail(new Error('run cancelled'));
+      stream.fail();
       reader.resume();
     };
     this.watchWire({ maxBytes: Number.POSITIVE_INFINITY, maxRowBytes: limits.maxRowBytes });
@@ -424,7 +424,7 @@ export class Execution {
         bytes: stream.bytes,
       };
     } catch (error) {
-      stream.fail(error);
+      stream.fail();
       throw error;
     } finally {
       await reader.settled.promise;
@@ -438,7 +438,7 @@ export class Execution {
     const reader = new PortalReader(text, values, types, Math.min(limits.maxRows + 1, FIRST_BATCH));
     this.watchWire({ maxBytes: Number.POSITIVE_INFINITY, maxRowBytes: limits.maxRowBytes });
     this.stopReaderOnCut = () => (reader.stopped = true);
-    this.onCancel = () => stream.fail(new Error('run cancelled'));
+    this.onCancel = () => stream.fail();
     this.connection.submit(reader);
     try {
       const fields = await reader.fields();
@@ -457,14 +457,14 @@ export class Execution {
         truncatedBy ??= batch.done ? this.truncatedByWire : undefined;
         if (truncatedBy || batch.done) break;
         if (!more) await stream.demand();
-        if (stream.destroyed) throw new Error('the download was abandoned');
+        if (stream.noMoreRows) throw new Error('the download was abandoned');
         batch = await reader.next(Math.min(limits.maxRows + 1 - rowCount, NEXT_BATCH));
       }
       await reader.finish();
       stream.finish();
       return { rowCount, truncated: !!truncatedBy, truncatedBy, bytes: stream.bytes };
     } catch (error) {
-      stream.fail(error);
+      stream.fail();
       throw error;
     } finally {
       await reader.settled.promise;

@@ -14,6 +14,7 @@
 // catalogs every role may read.
 import { parseSync } from 'libpg-query';
 import type pg from 'pg';
+import { dataSourceUnavailable, isUnavailable } from '../db/unavailable.js';
 import { AppError } from '../lib/errors.js';
 import { ALLOWED_FUNCTIONS } from './function-classification.js';
 import { collectCallSites, DENIED_RELATIONS, judgeCalls, staticDenial, type CallJudge, type CallSite } from './function-calls.js';
@@ -211,9 +212,7 @@ async function readWithPool(pool: pg.Pool, sourceId: string): Promise<SourceCata
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new AppError(503, 'data_source_unavailable', `Could not connect to "${sourceId}".`, {
-      cause: error instanceof Error ? error.message : String(error),
-    });
+    throw dataSourceUnavailable(sourceId, error);
   }
   let failed: Error | undefined;
   try {
@@ -221,6 +220,7 @@ async function readWithPool(pool: pg.Pool, sourceId: string): Promise<SourceCata
     return await readSourceCatalog(client);
   } catch (error) {
     failed = error instanceof Error ? error : new Error(String(error));
+    if (isUnavailable(failed)) throw dataSourceUnavailable(sourceId, failed);
     throw new AppError(502, 'data_source_error', `Reading the catalog of "${sourceId}" failed: ${failed.message}`);
   } finally {
     if (!failed) await client.query('rollback').catch((error: Error) => (failed = error));

@@ -3,10 +3,17 @@
 import type { Execution } from './executor.js';
 import type { CancelReason } from './run-errors.js';
 
+/** Who asked for a cancel: the run's owner, or an admin (the owner is told which one). */
+export interface Canceller {
+  id: string;
+  email: string | null;
+  name: string | null;
+}
+
 /** A run executing in this process: what cancel() needs to reach it. */
 export class LiveRun {
   cancelReason?: CancelReason;
-  cancelledBy?: string;
+  cancelledBy?: Canceller;
   execution?: Execution;
   readonly ended: Promise<void>;
   end!: () => void;
@@ -18,7 +25,7 @@ export class LiveRun {
     this.ended = new Promise((resolve) => (this.end = resolve));
   }
 
-  cancel(reason: CancelReason, by?: string): void {
+  cancel(reason: CancelReason, by?: Canceller): void {
     if (this.cancelReason) return;
     this.cancelReason = reason;
     this.cancelledBy = by;

@@ -24,6 +24,13 @@ const RunBody = Type.Object(
       Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'With queryId: run this version (default: current)' }),
     ),
     params: Type.Optional(RunParams),
+    timeZone: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          'IANA time zone for relative times in date and timestamp variables (today-29d, tomorrow, this_month); default UTC',
+      }),
+    ),
     runId: Type.Optional(Type.String({ format: 'uuid', description: 'Chosen by the client so it can cancel the run' })),
     background: Type.Optional(
       Type.Boolean({
@@ -34,7 +41,8 @@ const RunBody = Type.Object(
     dashboardId: Type.Optional(
       Type.String({
         pattern: '^[0-9]{1,18}$',
-        description: 'With queryId: a card of this dashboard (its cache max age applies)',
+        description:
+          'With queryId: a card of this dashboard (you must be able to read it; its cache max age applies; the audit log records it)',
       }),
     ),
     refresh: Type.Optional(Type.Boolean({ description: 'With queryId: run afresh instead of answering from the result cache' })),
@@ -147,8 +155,14 @@ export function disconnectSignal(reply: FastifyReply): AbortSignal {
 function context(request: FastifyRequest, reply: FastifyReply, body?: RunBody): RunContext {
   if ((body?.dashboardId !== undefined || body?.refresh !== undefined) && body.queryId === undefined)
     throw new AppError(400, 'invalid_request', 'dashboardId and refresh go with queryId.');
-  const cache = body?.queryId ? { dashboardId: body.dashboardId, refresh: body.refresh } : undefined;
-  return { user: currentUser(request), clientIp: request.ip, signal: disconnectSignal(reply), cache };
+  return {
+    user: currentUser(request),
+    clientIp: request.ip,
+    signal: disconnectSignal(reply),
+    timeZone: body?.timeZone,
+    ...(body?.queryId && body.dashboardId !== undefined ? { dashboardId: body.dashboardId } : {}),
+    ...(body?.queryId ? { cache: { refresh: body.refresh } } : {}),
+  };
 }
 
 export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }) {
@@ -188,7 +202,9 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
       const target = await checkedTarget(runs, request, reply, 'json');
       const body = request.body as RunBody;
       if (body.background) {
-        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip);
+        const started = await app.backgroundRuns.start(currentUser(request), target, body.params ?? {}, body.runId, request.ip, {
+          timeZone: body.timeZone,
+        });
         return reply.code(202).header('location', `/api/runs/${started.id}`).send(started);
       }
       const ndjson = wantsRowStream(request.headers.accept);
@@ -234,7 +250,11 @@ export async function runRoutes(app: FastifyInstance, opts: { runs: RunService }
           'Start background runs with POST /api/runs; fetch their CSV from /api/runs/:id/result.',
         );
       }
-      const run = await runs.runCsv(context(request, reply), target, body.params ?? {}, body.runId);
+      // A card's CSV download names its dashboard too (checked like the card's run).
+      const run = await runs.runCsv(context(request, reply, body), target, body.params ?? {}, body.runId);
+      // A run that fails after rows went out ends the body with its error line and then the connection,
+      // without the chunked body's last chunk: the download is incomplete for any client.
+      run.stream.cutConnection = () => reply.raw.socket?.end();
       return (
         reply
           .header('cache-control', 'no-store')

@@ -71,7 +71,7 @@ function boundValue(value: unknown, depth: number): unknown {
 /** The audit event of a run refused before it started (access, statement checks, a malformed request). */
 export function refusedRunEvent(
   base: Omit<AuditEvent, 'action'>,
-  run: { id: string; format: 'json' | 'csv'; sql: unknown; params: unknown },
+  run: { id: string; format: 'json' | 'csv'; sql: unknown; params: unknown; details?: Record<string, unknown> },
   error: AppError,
 ): AuditEvent {
   const denied = error.statusCode === 403 || error.statusCode === 404 || error.code === 'statement_not_allowed';
@@ -82,6 +82,6 @@ export function refusedRunEvent(
     errorCode: error.code,
     ...(typeof run.sql === 'string' ? { sql: storable(capText(run.sql, MAX_STORED_SQL_BYTES)) } : {}),
     params: storableParams(run.params ?? {}),
-    details: { runId: run.id, format: run.format, message: storable(capText(error.message)) },
+    details: { runId: run.id, format: run.format, message: storable(capText(error.message)), ...run.details },
   };
 }

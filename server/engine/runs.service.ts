@@ -5,6 +5,7 @@
 // run.started. A run whose task died is closed as `run.abandoned` by the stale-run purge.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
@@ -13,6 +14,7 @@ import { hasRole, type SessionUser } from '../auth/guards.js';
 import { auditActor, requireScope } from '../auth/principal.js';
 import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
+import { dataSourceUnavailable, isToolsDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../lib/errors.js';
 import {
   activeBackend,
@@ -24,6 +26,7 @@ import {
   removeActiveRun,
   requestCancel,
   type ActiveRun,
+  type RemovedActiveRun,
 } from './active-runs.repository.js';
 import { sendCancelRequest } from './cancel-request.js';
 import type { CsvStream } from './csv-stream.js';
@@ -38,9 +41,11 @@ import { RunGate } from './run-gate.js';
 import { CancelledBeforeStart, LiveRun } from './live-run.js';
 import { refusedRunEvent, storableParams } from './run-params.js';
 import { positionInOriginal, prepareStatement, type PreparedStatement } from './statement.js';
+import { effectiveParams, type EffectiveParams } from './variable-values.js';
 import {
   DEFAULT_RUN_OPTIONS,
   type CsvRun,
+  type DashboardCardForRun,
   type JsonRun,
   type Plan,
   type RunContext,
@@ -52,17 +57,27 @@ import {
 
 /** The result cache's entry point (server/results/run-cache.ts). */
 export interface ResultCacheHook {
-  runJson(
-    context: RunContext,
-    query: SavedQueryForRun,
-    params: Record<string, unknown>,
-    runId: string,
-    tier: string,
-    execute: () => Promise<JsonRun>,
-  ): Promise<JsonRun>;
+  runJson(run: CacheableRun, execute: () => Promise<JsonRun>): Promise<JsonRun>;
 }
 
-export type { CsvRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
+/** A planned run of a saved query that the cache may answer: every check of plan() has passed. */
+export interface CacheableRun {
+  context: RunContext;
+  query: SavedQueryForRun;
+  params: Record<string, unknown>;
+  /** This request's run id (planned). */
+  runId: string;
+  tier: string;
+  /** How old a result may be to answer this run (the dashboard's max age for a card, else the query's); 0 = off. */
+  maxAgeSeconds: number;
+  /** The dashboard the run is for, recorded on a cache hit. */
+  dashboardId?: string;
+}
+
+/** Resolves a run's dashboard for the user; throws (404, 400 not_on_dashboard) when it may not be used. */
+export type DashboardCardResolver = (user: SessionUser, dashboardId: string, queryId: string) => Promise<DashboardCardForRun>;
+
+export type { CsvRun, DashboardCardForRun, JsonRun, RunContext, RunOptions, RunTarget, SavedQueryForRun } from './run-types.js';
 
 /** The deadline's margin over statement_timeout: the server's own timeout normally fires first. */
 const WATCHDOG_MARGIN_MS = 1_000;
@@ -73,15 +88,21 @@ const REMOTE_CANCEL_INTERVAL_MS = 250;
 const REMOTE_CANCEL_REPEATS = 40;
 /** A run.started without an end and without a live row this long is abandoned (its end was never recorded). */
 const ORPHAN_GRACE_MS = 10 * 60_000;
+/** The first wait before a closing event is tried again (tools DB unavailable), doubled up to the max. */
+const CLOSE_RETRY_FIRST_DELAY_MS = 100;
+const CLOSE_RETRY_MAX_DELAY_MS = 2_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RunService {
   readonly taskId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly live = new Map<string, LiveRun>();
   private readonly gates = new Map<string, RunGate>();
+  /** Writes about finished runs being retried in the background (see later()). */
+  private readonly pendingWrites = new Set<Promise<void>>();
   private readonly options: RunOptions;
   private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private resultCache?: ResultCacheHook;
+  private dashboardCards?: DashboardCardResolver;
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
@@ -168,7 +189,7 @@ export class RunService {
       ]);
       const runs = new Map([...ofExpired.runs, ...orphans.runs].map((run) => [run.runId, run]));
       for (const run of runs.values()) {
-        await this.audit.record({
+        await this.audit.recordRunClosing(run.runId, {
           action: 'run.abandoned',
           outcome: 'error',
           errorCode: 'run_abandoned',
@@ -185,17 +206,25 @@ export class RunService {
     return closed ?? [];
   }
 
-  /** Cancels this task's runs (shutdown) and waits briefly for them to record their end. */
+  /** Cancels this task's runs (shutdown) and waits briefly for them (and writes being retried) to record their end. */
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
     const runs = [...this.live.values()];
     for (const run of runs) run.cancel('shutdown');
-    await Promise.race([Promise.all(runs.map((run) => run.ended)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    await Promise.race([
+      Promise.all([...runs.map((run) => run.ended), ...this.pendingWrites]),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
   }
 
   /** The result cache plugs in here; it is asked only after plan() has checked everything a run needs. */
   useResultCache(cache: ResultCacheHook): void {
     this.resultCache = cache;
+  }
+
+  /** Dashboards plug in here: a run sent with a dashboardId is checked against the dashboard in plan(). */
+  useDashboardCards(resolve: DashboardCardResolver): void {
+    this.dashboardCards = resolve;
   }
 
   /** A JSON run collected in memory (callers that keep the result whole; the HTTP response streams instead). */
@@ -225,9 +254,17 @@ export class RunService {
     // wait on it): such a run is collected whole, within MAX_RESULT_BYTES, and then handed to the sink.
     // Free SQL and row streams (NDJSON) never touch the cache and stream from the database as they come.
     if (this.resultCache && plan.saved && batches === 'document' && !context.cache?.off) {
-      const run = await this.resultCache.runJson(context, plan.saved, params, plan.id, plan.tier.name, () =>
-        this.executeCollected(context, plan),
-      );
+      // Keyed by the values bound: a rolling `today-29d` shares results within a day, not across days.
+      const cacheable: CacheableRun = {
+        context,
+        query: plan.saved,
+        params: plan.params,
+        runId: plan.id,
+        tier: plan.tier.name,
+        maxAgeSeconds: plan.card ? plan.card.cacheMaxAgeSeconds : (plan.saved.cacheMaxAgeSeconds ?? 0),
+        dashboardId: plan.card?.dashboardId,
+      };
+      const run = await this.resultCache.runJson(cacheable, () => this.executeCollected(context, plan));
       headed.columns(run.columns);
       if (run.rowCount > 0) await headed.rows(Buffer.from(run.rowsJson), run.rowCount);
       const { rowsJson: _rows, columns: _columns, ...totals } = run;
@@ -279,7 +316,7 @@ export class RunService {
     // (recorded in the audit log) aborts it.
     finished.then(
       () => void streamReady.then((stream) => stream.release()),
-      (error: unknown) => void streamReady.then((stream) => stream.fail(error)),
+      (error: unknown) => void streamReady.then((stream) => stream.endWithError(error)),
     );
     const stream = await Promise.race([streamReady, finished.then(() => streamReady)]);
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
@@ -300,7 +337,7 @@ export class RunService {
     const local = this.live.get(runId);
     if (local) {
       if (local.userId !== user.id && !hasRole(user, 'admin')) throw notRunning(runId);
-      local.cancel(local.userId === user.id ? 'user' : 'admin', user.id);
+      local.cancel(local.userId === user.id ? 'user' : 'admin', { id: user.id, email: user.email, name: user.name });
       return { id: runId, cancelled: true };
     }
     const found = await findActiveRun(this.db, runId);
@@ -351,8 +388,10 @@ export class RunService {
       queryVersion: saved?.version,
       clientIp: context.clientIp,
     };
+    // Every event of a dashboard card's run names the dashboard, so "who saw this card" is answerable.
+    const auditDetails: Record<string, unknown> = saved && context.dashboardId ? { dashboardId: context.dashboardId } : {};
     const refuse = async (error: AppError): Promise<never> => {
-      await this.audit.record(refusedRunEvent(auditBase, { id, format, sql, params }, error));
+      await this.audit.record(refusedRunEvent(auditBase, { id, format, sql, params, details: auditDetails }, error));
       throw error;
     };
 
@@ -364,6 +403,19 @@ export class RunService {
     } catch (error) {
       return refuse(error as AppError);
     }
+    if (context.dashboardId !== undefined && !saved) {
+      return refuse(new AppError(400, 'invalid_request', 'dashboardId goes with queryId (a card runs a saved query).'));
+    }
+    let card: DashboardCardForRun | undefined;
+    if (saved && context.dashboardId !== undefined) {
+      if (!this.dashboardCards) throw new AppError(501, 'not_implemented', 'Dashboards are not enabled on this server.');
+      try {
+        card = await this.dashboardCards(user, context.dashboardId, saved.id);
+      } catch (error) {
+        if (error instanceof AppError && error.statusCode < 500) return refuse(error);
+        throw error;
+      }
+    }
     if (!saved && !hasRole(user, 'editor')) {
       return refuse(
         new AppError(403, 'forbidden', 'Viewers can run saved queries only; ask an editor to save this query for you.'),
@@ -371,19 +423,31 @@ export class RunService {
     }
     let source: DataSource;
     let prepared: PreparedStatement;
+    let effective: EffectiveParams;
     try {
       source = this.sources.find(user, sourceId);
-      prepared = await prepareStatement(sql, params, saved?.variables ?? [], { runId: id, userId: user.id, queryId: saved?.id });
+      effective = effectiveParams(sql, params, saved?.variables ?? [], { timeZone: context.timeZone });
+      prepared = await prepareStatement(sql, effective.params, saved?.variables ?? [], {
+        runId: id,
+        userId: user.id,
+        queryId: saved?.id,
+      });
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) return refuse(error);
       throw error;
     }
-    await this.sources.ensureUsable(source);
+    // A source that cannot be reached (or refused by its self-check) is recorded as a failed run, as the
+    // refusals are; an unavailable tools DB is not (nothing can be recorded then, and no run starts).
+    const recordedRefusal = (error: unknown): Promise<never> =>
+      error instanceof AppError && !isToolsDatabaseUnavailable(error) ? refuse(error) : Promise.reject(error);
+    await this.sources.ensureUsable(source).catch(recordedRefusal);
     // The tier (issue #13) comes from the user's groups alone, per run; the SQL cannot name or change it.
     const tier = this.sources.tierFor(user, source);
     // The guard judged the names as written; the source's catalog resolves operators, types, views and aliases.
     await checkCallsOnSource(prepared, tier.pool, source.id).catch((error: unknown) =>
-      error instanceof AppError && error.statusCode < 500 ? refuse(error) : Promise.reject(error),
+      error instanceof AppError && (error.statusCode < 500 || error.code === 'data_source_unavailable')
+        ? refuse(error)
+        : Promise.reject(error),
     );
     const sourceLimits = this.sources.limits(source);
     const limits: ExecutionLimits = {
@@ -392,7 +456,24 @@ export class RunService {
       maxRowBytes: this.options.maxRowBytes,
     };
     const timeoutMs = context.timeoutMs ?? sourceLimits.timeoutMs;
-    return { id, format, source, tier, prepared, limits, timeoutMs, auditBase, sql, params, saved };
+    const { relative, defaulted, timeZone } = effective;
+    const resolution = { relative, defaulted, timeZone };
+    return {
+      id,
+      format,
+      source,
+      tier,
+      prepared,
+      limits,
+      timeoutMs,
+      auditBase,
+      sql,
+      params: effective.params,
+      resolution,
+      saved,
+      card,
+      auditDetails,
+    };
   }
 
   /** One gate per tier's pool: each tier has its own connections. */
@@ -425,19 +506,20 @@ export class RunService {
     if (context.signal?.aborted) onAbort();
 
     let registered = false;
-    /** run.finished is recorded: nothing that fails afterwards may record a second end. */
-    let closed = false;
+    /** run.started is committed: its closing event is retried while the tools DB is away. */
+    let startRecorded = false;
+    /** Writing the closing event was tried: nothing that fails afterwards may try a second one. */
+    let closing = false;
     let removed: Awaited<ReturnType<typeof removeActiveRun>>;
     let execution: Execution | undefined;
     try {
       const leave = await this.gate(plan.source, plan.tier).enter();
       try {
         run.check();
-        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) => {
-          throw new AppError(503, 'data_source_unavailable', `Could not connect to "${plan.source.id}".`, {
-            cause: error instanceof Error ? error.message : String(error),
-          });
-        });
+        // A source that cannot be reached fails the run before it starts; it is recorded as run.failed.
+        const connection = await RunConnection.open(plan.tier.pool).catch((error: unknown) =>
+          this.refuseUnavailable(plan, dataSourceUnavailable(plan.source.id, error)),
+        );
         const deadline = setTimeout(() => run.cancel('timeout'), plan.timeoutMs + WATCHDOG_MARGIN_MS);
         let result: WorkResult;
         let began: Promise<void> | undefined;
@@ -453,8 +535,16 @@ export class RunService {
             action: 'run.started',
             sql: plan.sql,
             params: storableParams(plan.params),
-            details: { runId: plan.id, format: plan.format, statement: plan.prepared.checked.kind, tier: plan.tier.name },
+            details: {
+              runId: plan.id,
+              format: plan.format,
+              statement: plan.prepared.checked.kind,
+              tier: plan.tier.name,
+              ...variableDetails(plan.resolution),
+              ...plan.auditDetails,
+            },
           });
+          startRecorded = true;
           await began;
           run.check();
           context.onStarted?.();
@@ -467,7 +557,13 @@ export class RunService {
           // The row goes before the connection does (see removeActiveRun); a cancel requested from
           // another task means a cancel request may still arrive, so that connection is not reused.
           const removal = registered
-            ? removeActiveRun(this.db, plan.id).catch(() => ({ cancelRequested: true, cancelledBy: null }))
+            ? removeActiveRun(this.db, plan.id).catch((error: unknown) => {
+                // Left in place it would count against the user's cap until it expires: removed once the
+                // tools DB is back.
+                if (isToolsDatabaseUnavailable(error))
+                  this.later(plan.id, 'removing a run from active_runs', () => removeActiveRun(this.db, plan.id));
+                return { cancelRequested: true, cancelledBy: null };
+              })
             : undefined;
           await Promise.all([connection.reset(), removal]);
           removed = await removal;
@@ -476,15 +572,18 @@ export class RunService {
           leave();
         }
         const durationMs = elapsed();
-        await this.finish(plan, result, durationMs, () => (closed = true));
+        closing = true;
+        await this.finish(plan, result, durationMs);
         return durationMs;
       } finally {
         leave();
       }
     } catch (error) {
       if (!registered) throw error instanceof CancelledBeforeStart ? runError(error, { ...this.errorContext(plan, run) }) : error;
-      if (closed) throw error;
-      throw await this.fail(plan, run, execution, removed, error, elapsed());
+      // The closing event could not be written even after its retries: the stale-run purge closes the run
+      // as run.abandoned later. The client learns why (tools_database_unavailable).
+      if (closing) throw error;
+      throw await this.fail(plan, run, execution, removed, error, elapsed(), startRecorded);
     } finally {
       context.signal?.removeEventListener('abort', onAbort);
       this.live.delete(plan.id);
@@ -528,15 +627,16 @@ export class RunService {
     }
   }
 
-  private async finish(plan: Plan, result: WorkResult, durationMs: number, onClosed: () => void): Promise<void> {
+  private async finish(plan: Plan, result: WorkResult, durationMs: number): Promise<void> {
     const details = {
       runId: plan.id,
       format: plan.format,
       tier: plan.tier.name,
       truncated: result.truncated,
       truncatedBy: result.truncatedBy,
+      ...plan.auditDetails,
     };
-    await this.audit.record({
+    await this.recordClosing(plan.id, {
       ...plan.auditBase,
       action: 'run.finished',
       outcome: 'ok',
@@ -544,23 +644,71 @@ export class RunService {
       durationMs,
       details,
     });
-    onClosed();
     if (plan.format === 'csv') {
-      await this.audit.record({
-        ...plan.auditBase,
-        action: 'run.csv_downloaded',
-        outcome: 'ok',
-        rowCount: result.rowCount,
-        durationMs,
-        // A download under a tier that reads sensitive columns is marked as such (issue #13).
-        details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
-      });
+      await this.whileToolsDbReturns(() =>
+        this.audit.record({
+          ...plan.auditBase,
+          action: 'run.csv_downloaded',
+          outcome: 'ok',
+          rowCount: result.rowCount,
+          durationMs,
+          // A download under a tier that reads sensitive columns is marked as such (issue #13).
+          details: { ...details, bytes: result.bytes, ...(plan.tier.readsSensitive ? { sensitive: true } : {}) },
+        }),
+      );
     }
+  }
+
+  /**
+   * Writes a run's closing event (once per run: see AuditLog.recordRunClosing), retrying with backoff while
+   * the tools DB is unavailable (a restart, a failover) for up to closeRetryMs. If this task dies first,
+   * the stale-run purge closes the run as run.abandoned.
+   */
+  private recordClosing(runId: string, event: AuditEvent): Promise<unknown> {
+    return this.whileToolsDbReturns(() => this.audit.recordRunClosing(runId, event));
+  }
+
+  /**
+   * A write about a finished run that the tools DB refused while away (its closing event, its active_runs
+   * row's removal), retried in the background with backoff for up to closeRetryMs.
+   */
+  private later(runId: string, what: string, write: () => Promise<unknown>): void {
+    const pending: Promise<void> = this.whileToolsDbReturns(write)
+      .then(
+        () => this.log.info({ runId }, `${what}: done once the tools DB was back`),
+        (error: unknown) => this.log.error({ err: error, runId }, `${what} failed; the stale-run purge will see to it`),
+      )
+      .finally(() => this.pendingWrites.delete(pending));
+    this.pendingWrites.add(pending);
+  }
+
+  /** `write`, tried again with backoff while it fails with tools_database_unavailable, up to closeRetryMs. */
+  private async whileToolsDbReturns<T>(write: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + this.options.closeRetryMs;
+    for (let delay = CLOSE_RETRY_FIRST_DELAY_MS; ; delay = Math.min(delay * 2, CLOSE_RETRY_MAX_DELAY_MS)) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!isToolsDatabaseUnavailable(error) || Date.now() + delay > giveUpAt) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** A run that could not start because its source is unavailable: recorded as run.failed, then thrown. */
+  private async refuseUnavailable(plan: Plan, error: AppError): Promise<never> {
+    await this.audit.record(
+      refusedRunEvent(plan.auditBase, { id: plan.id, format: plan.format, sql: plan.sql, params: plan.params }, error),
+    );
+    throw error;
   }
 
   private errorContext(plan: Plan, run: LiveRun, execution?: Execution) {
     return {
+      sourceId: plan.source.id,
       cancelReason: run.cancelReason,
+      // Someone else's cancel (an admin's) is named to the run's owner.
+      cancelledBy: run.cancelledBy && run.cancelledBy.id !== run.userId ? run.cancelledBy : undefined,
       timeoutMs: plan.timeoutMs,
       position: (pgPosition: string | undefined) =>
         execution ? positionInOriginal(plan.prepared, execution.sent, pgPosition) : undefined,
@@ -572,9 +720,10 @@ export class RunService {
     plan: Plan,
     run: LiveRun,
     execution: Execution | undefined,
-    removed: { cancelRequested: boolean; cancelledBy: string | null } | undefined,
+    removed: RemovedActiveRun | undefined,
     error: unknown,
     durationMs: number,
+    startRecorded: boolean,
   ): Promise<AppError> {
     // A cancel that came through another task shows up only as PostgreSQL's "canceling statement".
     if (!run.cancelReason && removed?.cancelRequested && (error as { code?: string }).code === '57014') {
@@ -599,34 +748,58 @@ export class RunService {
     }
     const cancelled = answer.code === 'query_cancelled' || run.cancelReason === 'disconnect' || run.cancelReason === 'shutdown';
     if (run.cancelReason === 'disconnect') this.log.info({ runId: plan.id }, 'run cancelled: the client went away');
-    await this.audit
-      .record(
-        cancelled
-          ? {
-              ...plan.auditBase,
-              action: 'run.cancelled',
-              outcome: 'cancelled',
-              durationMs,
-              details: {
-                runId: plan.id,
-                format: plan.format,
-                tier: plan.tier.name,
-                reason: run.cancelReason ?? 'unknown',
-                cancelledBy: run.cancelledBy ?? null,
-              },
-            }
-          : {
-              ...plan.auditBase,
-              action: 'run.failed',
-              outcome: answer.statusCode === 403 ? 'denied' : 'error',
-              errorCode: answer.code,
-              durationMs,
-              details: { runId: plan.id, format: plan.format, tier: plan.tier.name, message: capText(answer.message) },
-            },
-      )
-      .catch((auditError: unknown) => this.log.error({ err: auditError, runId: plan.id }, 'recording the end of a run failed'));
+    const closingEvent: AuditEvent = cancelled
+      ? {
+          ...plan.auditBase,
+          action: 'run.cancelled',
+          outcome: 'cancelled',
+          durationMs,
+          details: {
+            runId: plan.id,
+            format: plan.format,
+            tier: plan.tier.name,
+            reason: run.cancelReason ?? 'unknown',
+            cancelledBy: run.cancelledBy?.id ?? null,
+            ...(run.cancelledBy?.email ? { cancelledByEmail: run.cancelledBy.email } : {}),
+            ...plan.auditDetails,
+          },
+        }
+      : {
+          ...plan.auditBase,
+          action: 'run.failed',
+          outcome: answer.statusCode === 403 ? 'denied' : 'error',
+          errorCode: answer.code,
+          durationMs,
+          details: {
+            runId: plan.id,
+            format: plan.format,
+            tier: plan.tier.name,
+            message: capText(answer.message),
+            ...plan.auditDetails,
+          },
+        };
+    // Normally the closing event is committed before the client hears how the run ended. While the tools
+    // DB is away, the answer goes out at once and the closing event is retried in the background.
+    await this.audit.recordRunClosing(plan.id, closingEvent).catch((auditError: unknown) => {
+      if (startRecorded && isToolsDatabaseUnavailable(auditError))
+        this.later(plan.id, 'recording the end of a run', () => this.audit.recordRunClosing(plan.id, closingEvent));
+      else
+        this.log.error(
+          { err: auditError, runId: plan.id },
+          'recording the end of a run failed; the stale-run purge will close it',
+        );
+    });
     return answer;
   }
+}
+
+/** What run.started says about the values beside `params` (which are the absolute values bound). */
+function variableDetails(resolution: Plan['resolution']): Record<string, unknown> {
+  const relative = Object.keys(resolution.relative).length > 0;
+  return {
+    ...(relative ? { relativeParams: storableParams(resolution.relative), timeZone: resolution.timeZone } : {}),
+    ...(resolution.defaulted.length ? { defaultParams: resolution.defaulted } : {}),
+  };
 }
 
 function notRunning(runId: string): AppError {

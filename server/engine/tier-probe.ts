@@ -3,6 +3,7 @@
 // under each tier's role, lowest first, answers exactly, including for SELECT * and views. Variables
 // become NULL: permissions do not depend on values. The statement passes the guard first, and the probe
 // runs read-only, with a short timeout, on the tier's own pool.
+import { dataSourceUnavailable, isUnavailable } from '../db/unavailable.js';
 import type { DataSource, SourceTier } from '../data-sources/registry.js';
 import { prepareStatement } from './statement.js';
 import { variableUses } from './variables.js';
@@ -49,7 +50,9 @@ export async function probeTierNeeded(source: DataSource, sql: string): Promise<
   if (!prepared || prepared.checked.kind !== 'select') return undefined;
   const statement = text.slice(prepared.checked.start, prepared.checked.end);
   for (const tier of source.tiers) {
-    const answer = await canPlan(tier, statement);
+    const answer = await canPlan(tier, statement).catch((error: unknown) => {
+      throw isUnavailable(error) ? dataSourceUnavailable(source.id, error) : error;
+    });
     if (answer === undefined) return undefined;
     if (answer) return { tier: tier.name, groups: tier.groups };
   }

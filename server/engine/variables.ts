@@ -12,9 +12,12 @@ export type VariableKind = 'text' | 'number' | 'timestamp' | 'date' | 'boolean';
 /** How a saved query declares a variable (issue #5 stores these with each version). */
 export interface VariableDeclaration {
   name: string;
-  kind: VariableKind;
+  /** Absent: Blazer's conventions and the value decide, as for an undeclared variable. */
+  kind?: VariableKind;
   /** Accepts a list, for IN (...). */
   multiple?: boolean;
+  /** The value a run takes when none is given; dates and timestamps may be relative (server/lib/relative-time.ts). */
+  default?: string;
 }
 
 export interface VariableUse {
@@ -180,16 +183,25 @@ function encodeScalar(value: Scalar, kind: VariableKind): { text: string; oid: n
     case 'date':
       return typeof value === 'string' && DATE.test(text) && !Number.isNaN(Date.parse(text))
         ? { text, oid: OID.date }
-        : 'a date like 2024-01-31';
+        : 'a date like 2024-01-31 (or a relative one like today-7d)';
     case 'timestamp':
       return typeof value === 'string' && TIMESTAMP.test(text) && !Number.isNaN(Date.parse(text.replace(' ', 'T')))
         ? { text, oid: OID.timestamptz }
-        : 'a time like 2024-01-31T09:30:00Z';
+        : 'a time like 2024-01-31T09:30:00Z (or a relative one like today-7d)';
     case 'text':
       // Unknown type: PostgreSQL infers it from the context exactly as for a quoted literal, so a value
       // compared with an enum, uuid or date column works as it did in Blazer.
       return { text: typeof value === 'string' ? value : String(value), oid: OID.unknown };
   }
+}
+
+/**
+ * Why a value does not fit a kind ("a number", ...), or undefined when it does: for checking a saved
+ * default before it is stored, with the same rules a run applies.
+ */
+export function valueProblem(kind: VariableKind, value: string): string | undefined {
+  const encoded = encodeScalar(value, kind);
+  return typeof encoded === 'string' ? encoded : undefined;
 }
 
 /** Blazer's typing by value for a variable with no declared or conventional kind. */

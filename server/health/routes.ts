@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { DataSource, DataSourceRegistry } from '../data-sources/registry.js';
 import type { DataSourceService } from '../data-sources/service.js';
+import { dataSourceUnavailable, toolsDatabaseUnavailable } from '../db/unavailable.js';
+import { AppError, errorBody } from '../lib/errors.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -29,7 +31,33 @@ const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   checks: Type.Record(Type.String(), Type.String()),
   refused: Type.Optional(Type.Array(Type.String(), { description: 'Data sources refused by their self-check' })),
+  error: Type.Optional(
+    Type.Object(
+      { code: Type.String(), message: Type.String() },
+      { additionalProperties: true, description: 'With 503: what is not ready, in the shape of every error answer' },
+    ),
+  ),
 });
+
+/**
+ * The 503's error member, for the first thing that fails: the tools DB (nothing works without it), a source
+ * that cannot be reached, a source refused by its self-check (why is for admins), the audit log.
+ */
+function notReadyError(entries: ReadonlyArray<readonly [string, string]>): AppError {
+  const failing = entries.filter(([, status]) => status !== 'ok');
+  const sourceId = (name: string) => name.split(':')[1]!;
+  if (failing.some(([name]) => name === 'tools')) return toolsDatabaseUnavailable(undefined);
+  const unreachable = failing.find(([name, status]) => name.startsWith('source:') && status === 'unreachable');
+  if (unreachable) return dataSourceUnavailable(sourceId(unreachable[0]), undefined);
+  const refused = failing.find(([, status]) => status === 'refused');
+  if (refused) {
+    const id = sourceId(refused[0]);
+    return new AppError(503, 'data_source_refused', `The data source "${id}" failed its self-check; admins see why.`, {
+      dataSource: id,
+    });
+  }
+  return new AppError(503, 'not_ready', 'The audit log can be rewritten by the server (refused in production).');
+}
 
 export interface HealthOptions {
   toolsPool: pg.Pool;
@@ -78,9 +106,15 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
       const checks = { ...Object.fromEntries(entries), audit_log: auditLog };
       const ready = entries.every(([, status]) => status === 'ok') && (!opts.production || auditLog === 'append-only');
       const refused = entries.filter(([, status]) => status === 'refused').map(([name]) => name.slice('source:'.length));
-      return reply
-        .status(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not_ready', checks, ...(refused.length ? { refused } : {}) });
+      const body = {
+        status: ready ? ('ready' as const) : ('not_ready' as const),
+        checks,
+        ...(refused.length ? { refused } : {}),
+      };
+      if (ready) return reply.status(200).send(body);
+      const { code, message, details } = notReadyError(entries);
+      if (details?.retryAfterSeconds !== undefined) reply.header('retry-after', String(details.retryAfterSeconds));
+      return reply.status(503).send({ ...body, ...errorBody(code, message, details) });
     },
   );
 }

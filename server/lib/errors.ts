@@ -10,6 +10,13 @@ export type ErrorCode =
   | 'conflict'
   | 'too_many_requests'
   | 'not_ready'
+  /** Porthole's own database cannot be reached or is shutting down (503, Retry-After). */
+  | 'tools_database_unavailable'
+  /** A data source cannot be reached or is shutting down (503, Retry-After; `dataSource` names it). */
+  | 'data_source_unavailable'
+  | 'server_stopping'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'internal_error';
 
 export class AppError extends Error {

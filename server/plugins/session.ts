@@ -3,7 +3,7 @@
 // non-prefixed name is allowed only on a loopback PUBLIC_URL outside production (config.ts enforces it).
 import fastifyCookie, { Signer } from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, Session } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
@@ -11,6 +11,7 @@ import type { SessionUser } from '../auth/guards.js';
 import { sessionPrincipal } from '../auth/principal.js';
 import { ToolsDbSessionStore } from '../auth/session-store.js';
 import type { Config } from '../config.js';
+import { answersError } from './errors.js';
 
 export interface PendingLogin {
   state: string;
@@ -29,7 +30,7 @@ declare module 'fastify' {
   }
 }
 
-const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+const PURGE_CRON = '*/10 * * * *';
 
 export function sessionCookieName(publicUrl: string): string {
   return publicUrl.startsWith('https:') ? '__Host-porthole_session' : 'porthole_session';
@@ -44,12 +45,32 @@ export const sessionPlugin = fp(async function session(app: FastifyInstance, opt
   const idleMs = config.session.idleMinutes * 60_000;
   const store = new ToolsDbSessionStore(opts.db, { idleMs, absoluteMs: config.session.maxHours * 3_600_000 });
 
+  // The rolling save of a session whose reply answers an error: if the tools DB fails it (it may be what
+  // the error is about), the error answer still goes out, in our shape (see answersError).
+  const answeringError = new WeakSet<object>();
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.session && answersError(reply)) answeringError.add(request.session);
+    return payload;
+  });
+  const savingStore = {
+    get: store.get.bind(store),
+    destroy: store.destroy.bind(store),
+    set: (sid: string, session: Session, callback: (error?: unknown) => void) =>
+      store.set(sid, session, (error?: unknown) => {
+        if (error && answeringError.has(session)) {
+          app.log.warn({ err: error }, 'the session could not be saved with an error answer');
+          return callback();
+        }
+        callback(error);
+      }),
+  };
+
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
     secret: sessionSigner(config.sessionSecret!),
     cookieName: sessionCookieName(config.publicUrl),
     cookie: { path: '/', httpOnly: true, secure: config.publicUrl.startsWith('https:'), sameSite: 'lax', maxAge: idleMs },
-    store,
+    store: savingStore,
     saveUninitialized: false,
     rolling: true,
   });
@@ -59,9 +80,12 @@ export const sessionPlugin = fp(async function session(app: FastifyInstance, opt
     if (user) request.user = sessionPrincipal(user);
   });
 
-  const purge = setInterval(() => {
-    store.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'purging expired sessions failed'));
-  }, PURGE_INTERVAL_MS);
-  purge.unref();
-  app.addHook('onClose', async () => clearInterval(purge));
+  // On the scheduler (registered before this plugin): once across tasks, logged there if it fails.
+  app.scheduler.defineRecurring({
+    name: 'sessions.purge',
+    cron: PURGE_CRON,
+    run: async () => {
+      await store.purgeExpired();
+    },
+  });
 });

@@ -1,7 +1,9 @@
 // What one version of a saved query holds, and the checks every save passes through: sizes, text that
 // PostgreSQL can store (no NUL, no lone surrogate), tags normalised, variable declarations well formed.
 import { MAX_SQL_LENGTH } from '../engine/input.js';
+import { conventionalKind, valueProblem } from '../engine/variables.js';
 import { AppError } from '../lib/errors.js';
+import { isRelativeTime } from '../lib/relative-time.js';
 
 export type VariableKind = 'text' | 'number' | 'timestamp' | 'date' | 'boolean';
 export const VARIABLE_KINDS: readonly VariableKind[] = ['text', 'number', 'timestamp', 'date', 'boolean'];
@@ -9,10 +11,17 @@ export const VARIABLE_KINDS: readonly VariableKind[] = ['text', 'number', 'times
 /** Same shape as the engine's VariableDeclaration: a declared kind overrides Blazer's naming conventions. */
 export interface VariableDeclaration {
   name: string;
-  kind: VariableKind;
+  /** Absent ("auto"): Blazer's naming conventions and the value decide, as for an undeclared variable. */
+  kind?: VariableKind;
   multiple?: boolean;
   /** A saved query whose rows (value, label) fill this variable's dropdown. */
   optionsQueryId?: string;
+  /**
+   * The value a run takes when it gives none, so a plain link runs at once. Dates and timestamps may be
+   * relative (`today-29d`, `tomorrow`: server/lib/relative-time.ts), resolved when each run starts; a list
+   * variable's default is comma-separated.
+   */
+  default?: string;
 }
 
 export interface QueryContent {
@@ -33,6 +42,7 @@ export const LIMITS = {
   tag: 40,
   sql: MAX_SQL_LENGTH, // the engine's own cap: what may be saved may be run
   variables: 100,
+  variableDefault: 500,
   chartBytes: 256 * 1024,
 } as const;
 
@@ -62,6 +72,21 @@ export function normaliseTags(tags: readonly string[]): string[] {
   return [...seen];
 }
 
+/** A default is checked with the rules a run applies to a value of its kind (relative times for dates and timestamps). */
+function checkDefault(variable: VariableDeclaration): void {
+  const value = variable.default!;
+  checkText('variables', value);
+  if (value.length > LIMITS.variableDefault)
+    throw invalid('variables', `The default of ${variable.name} can be at most ${LIMITS.variableDefault} characters long.`);
+  const kind = variable.kind ?? conventionalKind(variable.name);
+  if (!kind || ((kind === 'timestamp' || kind === 'date') && isRelativeTime(value))) return;
+  const values = variable.multiple ? value.split(',').map((part) => part.trim()) : [value];
+  for (const item of values) {
+    const problem = valueProblem(kind, item);
+    if (problem) throw invalid('variables', `The default of ${variable.name} must be ${problem} (got ${JSON.stringify(item)}).`);
+  }
+}
+
 /** Checks and normalises content about to be stored. */
 export function checkContent(content: QueryContent): QueryContent {
   const name = content.name.trim();
@@ -79,19 +104,22 @@ export function checkContent(content: QueryContent): QueryContent {
   const names = new Set<string>();
   for (const variable of content.variables) {
     if (!VARIABLE_NAME.test(variable.name)) throw invalid('variables', `"${variable.name}" is not a variable name.`);
-    if (!VARIABLE_KINDS.includes(variable.kind)) throw invalid('variables', `"${variable.kind}" is not a variable type.`);
+    if (variable.kind !== undefined && !VARIABLE_KINDS.includes(variable.kind))
+      throw invalid('variables', `"${variable.kind}" is not a variable type.`);
     if (names.has(variable.name)) throw invalid('variables', `The variable ${variable.name} is declared twice.`);
     if (variable.optionsQueryId !== undefined && !/^[0-9]{1,19}$/.test(variable.optionsQueryId)) {
       throw invalid('variables', `The options query of ${variable.name} must be a saved query's number.`);
     }
+    if (variable.default !== undefined) checkDefault(variable);
     names.add(variable.name);
   }
   if (names.size > LIMITS.variables) throw invalid('variables', `A query can declare at most ${LIMITS.variables} variables.`);
   const variables = content.variables.map((v) => ({
     name: v.name,
-    kind: v.kind,
+    ...(v.kind !== undefined ? { kind: v.kind } : {}),
     ...(v.multiple ? { multiple: true } : {}),
     ...(v.optionsQueryId ? { optionsQueryId: v.optionsQueryId } : {}),
+    ...(v.default !== undefined ? { default: v.default } : {}),
   }));
 
   const chart = content.chart ?? null;

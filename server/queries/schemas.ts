@@ -20,12 +20,25 @@ const Visibility = Type.Union([Type.Literal('team'), Type.Literal('private')], {
 const Variable = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 63 }),
-    kind: Type.Union(VARIABLE_KINDS.map((kind) => Type.Literal(kind))),
+    kind: Type.Optional(
+      Type.Union(
+        VARIABLE_KINDS.map((kind) => Type.Literal(kind)),
+        { description: "Absent: by Blazer's naming conventions and the value" },
+      ),
+    ),
     multiple: Type.Optional(Type.Boolean({ description: 'Accepts a list, for IN ({name})' })),
     optionsQueryId: Type.Optional(
       Type.String({
         pattern: '^[0-9]{1,19}$',
         description: 'A saved query whose rows (value, label) fill a dropdown for this variable',
+      }),
+    ),
+    default: Type.Optional(
+      Type.String({
+        maxLength: LIMITS.variableDefault,
+        description:
+          'The value a run takes when none is given. Dates and timestamps may be relative: now, today, tomorrow, ' +
+          'this_month, optionally minus N h/d/w/mo (today-29d, this_month-1mo), resolved when each run starts',
       }),
     ),
   },

@@ -1,9 +1,10 @@
 // The result cache for runs of saved queries: POST /api/runs {queryId} (JSON) may be answered from a
 // result computed within the max age (the dashboard's when the run is for a dashboard card, otherwise
 // the query's; 0 = off) for the same query version, data source, parameter values and tier. The engine
-// calls this only after its own checks (access to the query and the source, the statement, the
-// parameters: RunService.plan), so a cached answer passes exactly the checks a fresh run would. Every
-// answer from the cache is audited (run.cache_hit, by the store before it returns the rows).
+// calls this only after its own checks (access to the query, the dashboard and the source, the
+// statement, the parameters: RunService.plan, which also decides the max age), so a cached answer passes
+// exactly the checks a fresh run would. Every answer from the cache is audited (run.cache_hit with the
+// run it came from, who, and which dashboard; recorded by the store before it returns the rows).
 //
 // Single flight: runs that miss on the same key take a transaction-scoped advisory lock on the tools DB
 // keyed by the cache key, so across all tasks one of them executes and the others, once they get the
@@ -13,68 +14,51 @@
 import { sql, type Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../schema/database.js';
-import type { SessionUser } from '../auth/guards.js';
-import type { JsonRun, RunContext, SavedQueryForRun } from '../engine/run-types.js';
+import type { JsonRun } from '../engine/run-types.js';
+import type { CacheableRun, ResultCacheHook } from '../engine/runs.service.js';
 import { cacheKey, type ResultStore } from './store.js';
-
-/** How long a result may be reused, for this run of this query (0 = off); may throw (e.g. 404). */
-export type MaxAgeResolver = (user: SessionUser, query: SavedQueryForRun, dashboardId: string | undefined) => Promise<number>;
 
 const LOCK_HOLDERS = 4;
 
-export class RunCache {
+export class RunCache implements ResultCacheHook {
   private readonly flights = new Map<string, Promise<void>>();
   private holders = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly store: ResultStore,
-    private readonly maxAgeFor: MaxAgeResolver,
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** `runId` is the id this request's run has (planned); `execute` runs it for real. */
-  async runJson(
-    context: RunContext,
-    query: SavedQueryForRun,
-    params: Record<string, unknown>,
-    runId: string,
-    tier: string,
-    execute: () => Promise<JsonRun>,
-  ): Promise<JsonRun> {
-    const maxAgeSeconds = await this.maxAgeFor(context.user, query, context.cache?.dashboardId);
+  /** `execute` runs it for real. */
+  async runJson(run: CacheableRun, execute: () => Promise<JsonRun>): Promise<JsonRun> {
+    const { query, params, tier, maxAgeSeconds } = run;
     if (maxAgeSeconds <= 0) return execute();
     // A result is shared only between runs of the same access tier (what one tier read, another may not).
     const key = cacheKey({ queryId: query.id, queryVersion: query.version, dataSource: query.dataSource, params, tier });
-    const lookup = () => (context.cache?.refresh ? undefined : this.lookup(context, query, params, runId, key, maxAgeSeconds));
+    const lookup = () => (run.context.cache?.refresh ? undefined : this.lookup(run, key));
 
     const hit = await lookup();
     if (hit) return hit;
     return this.singleFlight(key, async () => {
       const meanwhile = await lookup(); // computed by whoever held the lock before us
       if (meanwhile) return meanwhile;
-      const run = await execute();
-      if (run.statement === 'select') await this.keep(context, query, key, tier, run, maxAgeSeconds);
-      return run;
+      const executed = await execute();
+      if (executed.statement === 'select') await this.keep(run, key, executed);
+      return executed;
     });
   }
 
-  private async lookup(
-    context: RunContext,
-    query: SavedQueryForRun,
-    params: Record<string, unknown>,
-    runId: string,
-    key: string,
-    maxAgeSeconds: number,
-  ): Promise<JsonRun | undefined> {
+  private async lookup(run: CacheableRun, key: string): Promise<JsonRun | undefined> {
+    const { context, query, params, runId } = run;
     const startedAt = performance.now();
     const found = await this.store.readCached({
       query,
       cacheKey: key,
-      maxAgeSeconds,
+      maxAgeSeconds: run.maxAgeSeconds,
       audit: (entry) => ({
         action: 'run.cache_hit',
-        actor: { id: context.user.id, email: context.user.email },
+        actor: context.user, // the principal: a token's id is recorded beside the user
         dataSource: query.dataSource,
         queryId: query.id,
         queryVersion: query.version,
@@ -86,7 +70,7 @@ export class RunCache {
           runId,
           fromRunId: entry.runId,
           computedAt: entry.computedAt.toISOString(),
-          dashboardId: context.cache?.dashboardId ?? null,
+          dashboardId: run.dashboardId ?? null,
         },
       }),
     });
@@ -104,31 +88,24 @@ export class RunCache {
     };
   }
 
-  private async keep(
-    context: RunContext,
-    query: SavedQueryForRun,
-    key: string,
-    tier: string,
-    run: JsonRun,
-    maxAgeSeconds: number,
-  ) {
+  private async keep(run: CacheableRun, key: string, executed: JsonRun) {
     try {
       await this.store.put({
-        runId: run.id,
-        ownerId: context.user.id,
-        query: { id: query.id, version: query.version },
-        dataSource: query.dataSource,
+        runId: executed.id,
+        ownerId: run.context.user.id,
+        query: { id: run.query.id, version: run.query.version },
+        dataSource: run.query.dataSource,
         cacheKey: key,
-        tier,
-        columns: run.columns,
-        rowsJson: run.rowsJson,
-        rowCount: run.rowCount,
-        truncated: run.truncated,
-        ttlSeconds: maxAgeSeconds,
+        tier: run.tier,
+        columns: executed.columns,
+        rowsJson: executed.rowsJson,
+        rowCount: executed.rowCount,
+        truncated: executed.truncated,
+        ttlSeconds: run.maxAgeSeconds,
       });
     } catch (error) {
       // The run succeeded; a result that could not be kept only costs a later run.
-      this.log.warn({ err: error, runId: run.id }, 'storing a result in the cache failed');
+      this.log.warn({ err: error, runId: executed.id }, 'storing a result in the cache failed');
     }
   }
 

@@ -210,9 +210,10 @@ export class ResultStore {
 
   private async deliver(row: ResultRow, audit: ReadAudit): Promise<StoredResult> {
     const meta = metaOf(row);
-    await this.audit.record(audit(meta));
-    const rowsJson = (await decompress(row.body)).toString('utf8');
-    return { ...meta, columns: row.columns as StoredColumn[], rowsJson };
+    // The rows are unpacked (on libuv's pool) while the audit row is written; they are returned only once
+    // it is committed, and not at all if it fails.
+    const [, body] = await Promise.all([this.audit.record(audit(meta)), decompress(row.body)]);
+    return { ...meta, columns: row.columns as StoredColumn[], rowsJson: body.toString('utf8') };
   }
 }
 

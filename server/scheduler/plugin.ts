@@ -25,6 +25,7 @@ export const schedulerPlugin = fp(async function scheduler(app: FastifyInstance,
     clock: opts.clock,
     instanceName: opts.instanceName,
     onError: (error) => app.log.error({ err: error }, 'scheduler error'),
+    onJobFailed: (job, error) => app.log.warn({ err: error, job }, 'scheduled job failed'),
   });
   app.decorate('scheduler', scheduler);
   app.addHook('onReady', async () => {

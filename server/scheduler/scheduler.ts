@@ -71,6 +71,8 @@ export interface SchedulerOptions {
   /** Seconds between polls for new jobs (default 2). */
   pollingIntervalSeconds?: number;
   onError?(error: unknown): void;
+  /** A job's run threw; pg-boss retries it within its retry limit, but says nothing itself. */
+  onJobFailed?(name: string, error: unknown): void;
 }
 
 const DEFAULT_TIMING = {
@@ -168,14 +170,14 @@ export class Scheduler {
     const polling = { pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true as const };
     for (const [name, spec] of this.queues) {
       await this.boss.work<unknown>(name, { ...polling, batchSize: 1, localConcurrency: spec.concurrency ?? 2 }, async (jobs) =>
-        spec.run(toRun(jobs[0] as JobWithMetadata<unknown>)),
+        this.reportFailure(name, () => spec.run(toRun(jobs[0] as JobWithMetadata<unknown>))),
       );
     }
     for (const [name, spec] of this.recurring) {
       await this.boss.work<null>(name, { ...polling, batchSize: 1 }, async (jobs) => {
         const job = jobs[0] as JobWithMetadata<null>;
         const slot = occurrenceAtOrBefore(spec.cron, spec.timeZone ?? 'UTC', job.createdOn);
-        await spec.run(slot, toRun(job));
+        await this.reportFailure(name, () => spec.run(slot, toRun(job)));
       });
     }
   }
@@ -185,6 +187,15 @@ export class Scheduler {
     if (!this.started) return;
     this.started = false;
     await this.boss.stop({ graceful: true, timeout: timeoutMs });
+  }
+
+  private async reportFailure(name: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      this.options.onJobFailed?.(name, error);
+      throw error;
+    }
   }
 
   private assertNew(name: string): void {

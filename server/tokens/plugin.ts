@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isTokenRequest, type Principal } from '../auth/principal.js';
 import { AppError } from '../lib/errors.js';
+import { answersError } from '../plugins/errors.js';
 import { CSV_LINK_ROUTE, routeScope } from './route-scopes.js';
 import { tokenRoutes } from './routes.js';
 import { LOOKS_LIKE_SECRET } from './secrets.js';
@@ -109,13 +110,20 @@ export const tokensPlugin = fp(async function tokens(app: FastifyInstance) {
     if (!isTokenRequest(request.user)) return payload;
     reply.removeHeader('set-cookie'); // Bearer requests get no session
     const status = reply.statusCode;
-    await app.audit.record({
-      action: 'token.used',
-      actor: request.user,
-      outcome: status < 400 ? 'ok' : status === 401 || status === 403 || status === 404 ? 'denied' : 'error',
-      clientIp: request.ip,
-      details: { method: request.method, route: request.routeOptions.url ?? request.url.split('?', 1)[0], status },
-    });
+    try {
+      await app.audit.record({
+        action: 'token.used',
+        actor: request.user,
+        outcome: status < 400 ? 'ok' : status === 401 || status === 403 || status === 404 ? 'denied' : 'error',
+        clientIp: request.ip,
+        details: { method: request.method, route: request.routeOptions.url ?? request.url.split('?', 1)[0], status },
+      });
+    } catch (error) {
+      // An answer that is already an error (perhaps about this very database) goes out in our shape; a
+      // success whose use could not be recorded is not sent (the error handler answers instead).
+      if (!answersError(reply)) throw error;
+      request.log.warn({ err: error }, 'token.used could not be recorded with an error answer');
+    }
     return payload;
   });
 

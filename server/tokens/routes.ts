@@ -119,6 +119,7 @@ export async function tokenRoutes(app: FastifyInstance, opts: { tokens: TokensSe
         target,
         auth.params ?? {},
       );
+      run.stream.cutConnection = () => reply.raw.socket?.end(); // see POST /api/runs.csv
       return reply
         .header('cache-control', 'no-store')
         .header('content-disposition', `inline; filename="${run.filename}"`)

@@ -271,9 +271,14 @@ describe('OIDC sign-in with the demo provider', () => {
     });
   });
 
-  it("signs out through the provider's end-session endpoint with id_token_hint (THREATS.md 35)", async () => {
+  it("signs out through the provider's end-session endpoint with id_token_hint, ending its session too (THREATS.md 35)", async () => {
     const browser = new Browserless();
     await signInThroughProvider(browser, server.origin, 'vera');
+    // This provider ends sessions, so the ID token is kept for the hint (and only for that).
+    const sid = decodeURIComponent(browser.jar.get(server.origin, cookieName)!).split('.')[0];
+    const stored = await adminQuery(`select data from sessions where sid = $1`, [sid], server.tools.database);
+    expect(stored.rows[0].data.idToken).toMatch(/^ey/);
+
     const logout = await browser.request(`${server.origin}/auth/logout`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: server.origin },
@@ -285,9 +290,38 @@ describe('OIDC sign-in with the demo provider', () => {
     expect(redirectTo.searchParams.get('id_token_hint')).toMatch(/^ey/);
     expect(redirectTo.searchParams.get('post_logout_redirect_uri')).toBe(`${server.origin}/`);
     expect((await me(browser)).status).toBe(401);
+
+    // With the hint, the provider does not ask again: its page confirms by itself (one click in all).
     const endSession = await browser.request(redirectTo.href);
     expect(endSession.status).toBe(200);
-    expect(endSession.body).toMatch(/Also sign out of the demo identity provider/);
+    expect(endSession.body).not.toMatch(/Sign out of the demo identity provider\?/);
+    expect(endSession.body).toContain(`<script>document.getElementById('op.logoutForm').submit();</script>`);
+    const action = /<form id="op\.logoutForm" method="post" action="([^"]+)">/.exec(endSession.body)![1]!;
+    const fields = new URLSearchParams(
+      [...endSession.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"\/>/g)].map(
+        ([, name, value]): [string, string] => [name!, value!],
+      ),
+    );
+    expect(fields.get('logout')).toBe('yes');
+    const confirmed = await browser.request(new URL(action, provider.issuer).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields.toString(),
+    });
+    expect(confirmed.location).toBe(`${server.origin}/`);
+
+    // The provider's session is over: the next sign-in asks who, so another demo user can sign in.
+    await signInThroughProvider(browser, server.origin, 'eddie');
+    expect(JSON.parse((await me(browser)).body).user.email).toBe('eddie@porthole.demo');
+  });
+
+  it('asks before ending the provider session when the request carries no id_token_hint', async () => {
+    const browser = new Browserless();
+    await signInThroughProvider(browser, server.origin, 'vera');
+    const endSession = await browser.request(`${provider.issuer}/session/end`);
+    expect(endSession.status).toBe(200);
+    expect(endSession.body).toMatch(/Sign out of the demo identity provider\?/);
+    expect(endSession.body).not.toContain('<script>');
   });
 
   it('recomputes the role at every login and audits the change', async () => {

@@ -1,5 +1,6 @@
 // ID tokens that must be refused (THREATS.md 32), from a provider that misbehaves on purpose.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionCookieName } from '../../server/plugins/session.js';
 import { adminQuery } from '../support/databases.js';
 import { Browserless } from '../support/oidc-flow.js';
 import { startRogueIdp, type RogueIdp, type RogueScenario } from '../support/rogue-idp.js';
@@ -36,6 +37,25 @@ describe('ID token validation', () => {
     expect(callback.status).toBe(303);
     expect(rogue.lastPkceOk).toBe(true);
     expect(JSON.parse(me.body).user.email).toBe('rogue@example.com');
+  });
+
+  it('keeps no ID token in the session when the provider has no end-session endpoint, and signs out locally', async () => {
+    rogue.scenario = 'valid';
+    const browser = new Browserless();
+    const login = await browser.request(`${server.origin}/auth/login`);
+    const authorize = await browser.request(login.location!);
+    expect((await browser.request(authorize.location!)).status).toBe(303);
+    const cookieName = sessionCookieName(server.origin);
+    const sid = decodeURIComponent(browser.jar.get(server.origin, cookieName)!).split('.')[0];
+    const stored = await adminQuery(`select data from sessions where sid = $1`, [sid], server.tools.database);
+    expect(stored.rows[0].data.user.email).toBe('rogue@example.com');
+    expect(stored.rows[0].data).not.toHaveProperty('idToken');
+    const logout = await browser.request(`${server.origin}/auth/logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: server.origin },
+      body: '{}',
+    });
+    expect(JSON.parse(logout.body)).toEqual({ redirectTo: '/' });
   });
 
   it.each(['wrong-nonce', 'wrong-audience', 'wrong-issuer', 'alg-none', 'expired', 'bad-signature'] as const)(

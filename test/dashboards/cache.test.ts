@@ -88,6 +88,57 @@ describe('result cache', () => {
     expect(await events('run.started', query.id)).toHaveLength(4);
   });
 
+  it('names the dashboard on every audit event of a card: run, cache hit, CSV download, refusal', async () => {
+    const query = await createQuery(t, editor, { name: 'Audited card', sql: 'select g from generate_series(1, 3) g' });
+    const dashboard = await createDashboard(t, editor, { name: 'Audited', cards: [card('a', query.id)] });
+    const body = { queryId: query.id, dashboardId: dashboard.id };
+    const fresh = await ok(runOn(t.app, editor, body));
+    const hit = await ok(runOn(second.app, viewer, body));
+    expect(hit.cached?.runId).toBe(fresh.id);
+    const csv = await t.app.inject({
+      method: 'POST',
+      url: '/api/runs.csv',
+      headers: jsonHeaders(viewer, t),
+      payload: JSON.stringify(body),
+    });
+    expect(csv.statusCode, csv.body).toBe(200);
+    const csvRunId = csv.headers['x-porthole-run-id'];
+
+    const rows = await t.app.toolsDb
+      .selectFrom('audit_events')
+      .select(['action', 'actor_user_id', 'details'])
+      .where('query_id', '=', query.id)
+      .where('action', 'like', 'run.%')
+      .orderBy('seq')
+      .execute();
+    const seen = rows.map((row) => {
+      const details = row.details as { runId: string; dashboardId?: string };
+      return [row.action, row.actor_user_id, details.runId, details.dashboardId];
+    });
+    expect(seen).toEqual([
+      ['run.started', editor.user.id, fresh.id, dashboard.id],
+      ['run.finished', editor.user.id, fresh.id, dashboard.id],
+      ['run.cache_hit', viewer.user.id, hit.id, dashboard.id],
+      ['run.started', viewer.user.id, csvRunId, dashboard.id],
+      ['run.finished', viewer.user.id, csvRunId, dashboard.id],
+      ['run.csv_downloaded', viewer.user.id, csvRunId, dashboard.id],
+    ]);
+
+    // A dashboard the query is not on: refused before anything runs, and the refusal names it too.
+    const other = await createDashboard(t, editor, { name: 'Elsewhere' });
+    const refused = await runOn(t.app, viewer, { queryId: query.id, dashboardId: other.id });
+    expect(refused.statusCode).toBe(400);
+    const failed = await t.app.toolsDb
+      .selectFrom('audit_events')
+      .select(['error_code', 'details'])
+      .where('query_id', '=', query.id)
+      .where('action', '=', 'run.failed')
+      .execute();
+    expect(failed).toEqual([
+      { error_code: 'not_on_dashboard', details: expect.objectContaining({ dashboardId: other.id }) as unknown },
+    ]);
+  });
+
   it('lets concurrent viewers on both instances cause one execution (single flight)', async () => {
     const query = await createQuery(t, editor, {
       name: 'Slowish',

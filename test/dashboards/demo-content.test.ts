@@ -43,6 +43,9 @@ describe('demo content', () => {
       });
       expect(run.statusCode, `${query.name}: ${run.body}`).toBe(200);
       expect(run.json().rowCount, query.name).toBeGreaterThan(0);
+      // A plain link to the query (no values) runs too: its saved defaults are the last 30 days.
+      const plain = await call(t, viewer, 'POST', '/api/runs', { queryId: card.queryId });
+      expect(plain.statusCode, `${query.name} without values: ${plain.body}`).toBe(200);
     }
   });
 });

@@ -23,7 +23,8 @@ describe('/readyz with a refused data source', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('answers 503 naming main and every other refused source; a read-only source stays ok', async () => {
+  // Two whole test apps, each on fresh databases: well past the default 30 s on a loaded machine.
+  it('answers 503 naming main and every other refused source; a read-only source stays ok', { timeout: 120_000 }, async () => {
     const file = path.join(dir, 'sources.json');
     await writeFile(
       file,
@@ -50,6 +51,11 @@ describe('/readyz with a refused data source', () => {
           audit_log: 'append-only',
         },
         refused: ['main', 'replica'],
+        error: {
+          code: 'data_source_refused',
+          dataSource: 'main',
+          message: 'The data source "main" failed its self-check; admins see why.',
+        },
       });
       // The public answer names sources only; admins read why.
       expect(res.body).not.toContain('superuser');

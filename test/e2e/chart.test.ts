@@ -99,7 +99,7 @@ describe.skipIf(!browserAvailable)('charts and the results grid (Chromium)', { t
       'NULL',
       '',
       'https://example.com/docs?a=1',
-      '2024-06-01 13:00:00', // Europe/London in summer
+      '2024-06-01 13:00:00 +01:00', // Europe/London in summer, with its zone
     ]);
     expect(await firstRow.locator('a').getAttribute('href')).toBe('https://example.com/docs?a=1');
     const secondRow = grid.locator('[role="row"]').nth(2);

@@ -178,9 +178,11 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
       ['dashboard-tv', 'dark', '&tv=1'],
     ] as const) {
       const shot = await openPage(browser, server, url + suffix, { colorScheme, viewport: { width: 1440, height: 1100 } });
-      await allDrawn(shot.page);
-      await shot.page.waitForTimeout(500); // charts finish their transitions
+      await allDrawn(shot.page); // every card's content is on screen, its chart rendered
       await shot.page.screenshot({ path: `docs/${file}.png`, fullPage: true });
+      // A chart redrawn while the picture was taken (it would show blank) fails here instead of in the README.
+      for (const chart of await shot.page.locator('[data-testid="chart"]').all())
+        expect(await chart.getAttribute('data-status')).toBe('drawn');
       await shot.close();
     }
   });

@@ -2,7 +2,7 @@
 // helpers to type into CodeMirror and wait for results.
 import type { Browser, Page } from 'playwright-core';
 import { expect, onTestFailed } from 'vitest';
-import { signIn } from '../support/auth.js';
+import { signIn, type SignedIn } from '../support/auth.js';
 import { watchPage } from '../support/browser.js';
 import type { TestServer } from '../support/server.js';
 import type { Role } from '../../server/config.js';
@@ -22,16 +22,31 @@ export async function openPage(
   options: {
     role?: Role;
     groups?: string[];
+    /** Who signs in (default "Editor Tester" with a made-up address). */
+    name?: string;
+    email?: string;
     colorScheme?: 'light' | 'dark';
     viewport?: { width: number; height: number };
+    /** The browser's time zone (default Europe/London). */
+    timezoneId?: string;
+    /** Someone already signed in (e.g. the owner of what the test made through the API) instead of a new user. */
+    as?: SignedIn;
+    /** Runs before the page is opened (e.g. installing Playwright's clock). */
+    beforeOpen?: (page: Page) => Promise<void>;
   } = {},
 ): Promise<EditorPage> {
-  const { cookie } = await signIn(server, options.role ?? 'editor', { name: 'Editor Tester', groups: options.groups });
+  const { cookie } =
+    options.as ??
+    (await signIn(server, options.role ?? 'editor', {
+      name: options.name ?? 'Editor Tester',
+      email: options.email,
+      groups: options.groups,
+    }));
   const [name, value] = cookie.split('=') as [string, string];
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
     viewport: options.viewport ?? { width: 1360, height: 1000 },
-    timezoneId: 'Europe/London',
+    timezoneId: options.timezoneId ?? 'Europe/London',
   });
   await context.addCookies([{ name, value, url: server.origin }]);
   // Runs in the page (as a string: this file is type-checked without the DOM library).
@@ -49,6 +64,7 @@ export async function openPage(
       .screenshot({ path: `test-results/failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` })
       .catch(() => undefined);
   });
+  await options.beforeOpen?.(page);
   await page.goto(`${server.origin}${path}`);
   await page.waitForLoadState('networkidle'); // the page's own loading (data sources, schema, a saved query) is over
   return {

@@ -1,6 +1,7 @@
 // Saving a new query is not running it (issue #18, defect 1): after Run and Save on /queries/new the
 // permalink page shows the same rows without a single new run, so the audit log holds one run.started and
-// one run.finished, no cancel nobody asked for. Opening the permalink afterwards still runs it once.
+// one run.finished, no cancel nobody asked for; a query saved before it was ever run is not run by the
+// save either. Opening the permalink afterwards still runs it once.
 import type { Request } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { adminQuery } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
 
-describe.skipIf(!browserAvailable)('saving a new query (Chromium)', () => {
+describe.skipIf(!browserAvailable)('saving a new query (Chromium)', { timeout: 90_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   beforeAll(async () => {
@@ -61,6 +62,26 @@ describe.skipIf(!browserAvailable)('saving a new query (Chromium)', () => {
     await page.waitForLoadState('networkidle');
     expect(runs).toHaveLength(2);
     expect(await runActions('saved-without-rerun')).toEqual(['run.started', 'run.finished', 'run.started', 'run.finished']);
+    await editor.close();
+  });
+
+  it('does not run a query saved before it was ever run', async () => {
+    const editor = await openPage(browser, server, '/queries/new');
+    const { page } = editor;
+    const runs: string[] = [];
+    page.on('request', (request: Request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/runs') runs.push(request.url());
+    });
+    await page.getByLabel('Query name').fill('Saved never run');
+    await replaceSql(page, "select 'saved-never-run' as marker, pg_sleep(0.2)");
+    await page.keyboard.press('ControlOrMeta+s');
+    await page.waitForURL(/\/queries\/\d+-saved-never-run$/);
+    await page.getByTestId('save-status').getByText('Saved.').waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(runs).toEqual([]);
+    expect(await page.getByTestId('workbench').getAttribute('data-runs')).toBe('0');
+    expect(await runActions('saved-never-run')).toEqual([]);
+    await expectCleanPage(editor);
     await editor.close();
   });
 });

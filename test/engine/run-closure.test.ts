@@ -86,7 +86,8 @@ describe('one closing event per run.started', () => {
     });
   }
 
-  it('closes the run of a killed app process as run.abandoned through the stale-run purge', async () => {
+  // Starts and kills a whole Porthole process: past the default 30 s on a loaded machine.
+  it('closes the run of a killed app process as run.abandoned through the stale-run purge', { timeout: 120_000 }, async () => {
     // A second Porthole process on the same tools and main databases, killed while it runs a query.
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;

@@ -1,8 +1,7 @@
 // Issue "production hardening", item 2: verify-full TLS to a PostgreSQL whose certificate comes from a
 // throwaway CA. With that CA (DATABASE_CA_FILE) the connection is encrypted and verified; with another CA,
 // or to a host name the certificate does not carry, it fails and the message says which check failed.
-import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,61 +10,7 @@ import { describeDatabaseConnectionError, withDatabaseTls } from '../../server/d
 import { startEmbeddedCluster, type EmbeddedCluster } from '../../server/demo/embedded-cluster.js';
 import { freePort, startProcess, TSX_LOADER } from '../support/processes.js';
 import { TEST_SESSION_SECRET } from '../support/app.js';
-
-const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-
-/** A CA, and a server certificate it signed for localhost / 127.0.0.1 only. */
-async function makeCertificates(dir: string): Promise<void> {
-  for (const ca of ['ca', 'other-ca']) {
-    openssl(
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        `/CN=Porthole test ${ca}`,
-        '-keyout',
-        `${ca}.key`,
-        '-out',
-        `${ca}.pem`,
-      ],
-      dir,
-    );
-  }
-  await writeFile(path.join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr'], dir);
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
-    ],
-    dir,
-  );
-  // PostgreSQL insists on a private key only its own user can read (it runs as "postgres" when we are root).
-  await chmod(path.join(dir, 'server.key'), 0o600);
-  if (process.getuid?.() === 0) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-    await chown(path.join(dir, 'server.key'), uid, gid);
-  }
-}
+import { makeTestCertificates } from '../support/certificates.js';
 
 async function connectError(url: string): Promise<unknown> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
@@ -88,7 +33,7 @@ describe('verify-full TLS to the databases', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'porthole-tls-'));
     await chmod(dir, 0o755);
-    await makeCertificates(dir);
+    await makeTestCertificates(dir);
     cluster = await startEmbeddedCluster({
       dir: path.join(dir, 'cluster'),
       log: () => undefined,

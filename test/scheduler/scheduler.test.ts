@@ -1,12 +1,16 @@
 // The one scheduler: installed by the owner role with the serving role limited to DML; two app instances
-// on one tools DB run each slot of a one-minute schedule once over several (sped-up) minutes; a task
-// killed mid-run has its job finished by another.
+// on one tools DB run each slot of a one-minute schedule once over several (sped-up) minutes, both a bare
+// recurring job and a real check (cron `* * * * *`, claimed by the checks.dispatch job and run through the
+// engine); a task killed mid-run has its job finished by another.
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { TestClock } from 'pg-boss';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.js';
+import type { SessionUser } from '../../server/auth/guards.js';
+import { upsertUser } from '../../server/auth/users.repository.js';
+import { RUN_QUEUE } from '../../server/checks/service.js';
 import { loadConfig } from '../../server/config.js';
 import { createDataSourceRegistry } from '../../server/data-sources/registry.js';
 import { connectToolsDb, type ToolsDb } from '../../server/db/tools-db.js';
@@ -164,10 +168,37 @@ describe('exactly once across two app instances', () => {
   it(`runs each slot of a one-minute schedule once over ${MINUTES} minutes`, { timeout: 300_000 }, async () => {
     const start = new Date('2030-01-07T09:00:10Z');
     clock = new TestClock(start);
-    await appInstance('task-a');
+    const taskA = await appInstance('task-a');
     await appInstance('task-b');
     const firstSlot = new Date('2030-01-07T09:00:00Z').getTime();
     const expectedSlots = Array.from({ length: MINUTES + 1 }, (_, i) => new Date(firstSlot + i * 60_000).toISOString());
+
+    // A check due every minute from the first slot on, made the way the API makes one.
+    const row = await upsertUser(taskA.toolsDb, {
+      issuer: 'https://idp.test',
+      subject: 'check-owner',
+      email: 'owner@example.com',
+      name: 'Check owner',
+      groups: [],
+      role: 'editor',
+    });
+    const owner: SessionUser = { id: row.id, email: row.email, name: row.name, role: row.role, groups: row.groups };
+    const query = await taskA.queries.create(owner, {
+      name: 'Every minute',
+      description: '',
+      tags: [],
+      dataSource: 'main',
+      sql: 'select count(*)::int as n from notifications',
+      variables: [],
+      chart: null,
+    });
+    const check = await taskA.checks.create(owner, {
+      queryId: query.id,
+      name: 'Every minute',
+      schedule: { cron: '* * * * *', timeZone: 'UTC' },
+      condition: { kind: 'rows' },
+    });
+    await adminQuery(`update checks set next_run_at = $2 where id = $1`, [check.id, new Date(firstSlot)], tools.database);
 
     // Time moves only here, five seconds at a time; between steps the test waits for nothing but the
     // clock's own settling, so each slot is claimed by whichever task's cron pass and poll come first.
@@ -176,12 +207,17 @@ describe('exactly once across two app instances', () => {
     // Then until every slot's job has been run and nothing is left queued or active.
     for (let extra = 0; extra < 60; extra++) {
       const { rows } = await adminQuery(
-        `select count(*)::int as open from pgboss.job where name = 'scheduler-test.every-minute' and state in ('created', 'retry', 'active')`,
-        [],
+        `select count(*)::int as open from pgboss.job where name = any($1) and state in ('created', 'retry', 'active')`,
+        [['scheduler-test.every-minute', 'checks.dispatch', RUN_QUEUE]],
         tools.database,
       );
       const done = await runsOf();
-      if (rows[0].open === 0 && done.length >= expectedSlots.length) break;
+      const checkRuns = await adminQuery(
+        `select count(*)::int as n from check_runs where check_id = $1 and finished_at is not null`,
+        [check.id],
+        tools.database,
+      );
+      if (rows[0].open === 0 && done.length >= expectedSlots.length && checkRuns.rows[0].n >= expectedSlots.length) break;
       await clock.tick(1_000);
     }
 
@@ -199,6 +235,27 @@ describe('exactly once across two app instances', () => {
     expect([...perSlot.keys()].sort()).toEqual(expectedSlots);
     expect(duplicates).toBe(0);
     expect(runs.every((run) => run.attempt === 0)).toBe(true);
+
+    // The check: one finished run per slot, each through the engine (its run.finished in the audit log).
+    const checkRuns = (
+      await adminQuery(
+        `select r.slot, r.state, r.engine_run_id, (select count(*)::int from audit_events a
+                  where a.action = 'run.finished' and a.details->>'runId' = r.engine_run_id::text) as finished_events
+           from check_runs r where r.check_id = $1 order by r.slot`,
+        [check.id],
+        tools.database,
+      )
+    ).rows as Array<{ slot: Date; state: string; engine_run_id: string | null; finished_events: number }>;
+    const checkSlots = checkRuns.map((run) => run.slot.toISOString());
+    const checkDuplicates = checkSlots.length - new Set(checkSlots).size;
+    const engineRuns = checkRuns.filter((run) => run.engine_run_id !== null && run.finished_events === 1).length;
+    process.stdout.write(
+      `exactly-once (a check, * * * * *): ${expectedSlots.length} slots, ${checkRuns.length} check runs, ${checkDuplicates} duplicates, ${engineRuns} engine runs\n`,
+    );
+    expect(checkSlots).toEqual(expectedSlots);
+    expect(checkDuplicates).toBe(0);
+    expect(checkRuns.every((run) => run.state === 'failing')).toBe(true);
+    expect(engineRuns).toBe(expectedSlots.length);
   });
 });
 

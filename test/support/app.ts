@@ -19,14 +19,23 @@ export interface TestApp {
 
 /**
  * With { tiers: true } the main source has the demo's tiers: standard, and pii for the group `support`.
+ * `servers`: superuser URLs of other PostgreSQL servers for the tools DB and the main DB than the run's
+ * shared one (the fault tests in test/faults/ stop and start their own).
  * `checks` passes the checks feature's test options (resolver, retry timing) to buildApp; `logger`: the
  * app's pino settings (tests that read what the server logs pass a destination stream).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { tiers?: boolean; logger?: FastifyServerOptions['logger'] } & Pick<AppDeps, 'checks'> = {},
+  options: {
+    tiers?: boolean;
+    logger?: FastifyServerOptions['logger'];
+    servers?: { tools?: string; main?: string };
+  } & Pick<AppDeps, 'checks'> = {},
 ): Promise<TestApp> {
-  const [tools, main] = await Promise.all([createToolsDatabase(), createMainDatabase({ tiers: options.tiers })]);
+  const [tools, main] = await Promise.all([
+    createToolsDatabase({ server: options.servers?.tools }),
+    createMainDatabase({ tiers: options.tiers, server: options.servers?.main }),
+  ]);
   const loaded = loadConfig({
     NODE_ENV: 'test',
     TOOLS_DATABASE_URL: tools.appUrl,

@@ -33,12 +33,19 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Collects CSP violations and requests that leave the app's origin, for assertions. */
+/** Collects CSP violations, requests that leave the app's origin and uncaught page errors, for assertions. */
 export function watchPage(
   page: Page,
   origin: string,
-): { cspViolations: string[]; foreignRequests: string[]; consoleErrors: string[] } {
-  const seen = { cspViolations: [] as string[], foreignRequests: [] as string[], consoleErrors: [] as string[] };
+): { cspViolations: string[]; foreignRequests: string[]; consoleErrors: string[]; pageErrors: string[] } {
+  const seen = {
+    cspViolations: [] as string[],
+    foreignRequests: [] as string[],
+    consoleErrors: [] as string[],
+    pageErrors: [] as string[],
+  };
+  // An exception thrown while Svelte renders is not a console message; it stops the page's updates.
+  page.on('pageerror', (error) => seen.pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') seen.consoleErrors.push(message.text());
     if (/Content Security Policy/i.test(message.text())) seen.cspViolations.push(message.text());

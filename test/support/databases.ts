@@ -17,8 +17,13 @@ export const adminUrl = (): string => inject('adminUrl');
 const suffix = () => randomBytes(4).toString('hex');
 const password = () => randomBytes(18).toString('base64url');
 
-export async function adminQuery(sql: string, values?: unknown[], database?: string): Promise<pg.QueryResult> {
-  const url = database ? databaseUrl(adminUrl(), { database }) : adminUrl();
+export async function adminQuery(
+  sql: string,
+  values?: unknown[],
+  database?: string,
+  server: string = adminUrl(),
+): Promise<pg.QueryResult> {
+  const url = database ? databaseUrl(server, { database }) : server;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -32,8 +37,8 @@ export async function adminQuery(sql: string, values?: unknown[], database?: str
  * Runs catalog-changing work one test file at a time: concurrent GRANT/REVOKE on the same database
  * (reader-role.sql grants TEMPORARY to every login role) fails with "tuple concurrently updated".
  */
-async function serialized<T>(fn: () => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl() });
+async function serialized<T>(fn: () => Promise<T>, server: string = adminUrl()): Promise<T> {
+  const client = new pg.Client({ connectionString: server });
   await client.connect();
   try {
     await client.query('select pg_advisory_lock(7355608)');
@@ -47,19 +52,24 @@ async function serialized<T>(fn: () => Promise<T>): Promise<T> {
  * Drops a role after revoking what other databases granted it. reader-role.sql gives TEMPORARY back to
  * every login role of the database it runs in, so a main DB made by a parallel test file may name ours.
  */
-async function dropRole(role: string): Promise<void> {
+async function dropRole(role: string, server: string): Promise<void> {
   const grants = await adminQuery(
     `select datname from pg_database d, aclexplode(d.datacl) acl join pg_roles r on r.oid = acl.grantee where r.rolname = $1`,
     [role],
+    undefined,
+    server,
   );
   for (const { datname } of grants.rows) {
-    await adminQuery(`revoke all on database ${pg.escapeIdentifier(datname)} from ${pg.escapeIdentifier(role)}`).catch(
-      (error: { code?: string }) => {
-        if (error.code !== '3D000') throw error; // that database was dropped meanwhile
-      },
-    );
+    await adminQuery(
+      `revoke all on database ${pg.escapeIdentifier(datname)} from ${pg.escapeIdentifier(role)}`,
+      undefined,
+      undefined,
+      server,
+    ).catch((error: { code?: string }) => {
+      if (error.code !== '3D000') throw error; // that database was dropped meanwhile
+    });
   }
-  await adminQuery(`drop role if exists ${pg.escapeIdentifier(role)}`);
+  await adminQuery(`drop role if exists ${pg.escapeIdentifier(role)}`, undefined, undefined, server);
 }
 
 export interface TestToolsDatabase {
@@ -73,8 +83,12 @@ export interface TestToolsDatabase {
   drop(): Promise<void>;
 }
 
-/** A tools DB with owner and serving roles; migrated unless { migrate: false }. */
-export async function createToolsDatabase(options: { migrate?: boolean } = {}): Promise<TestToolsDatabase> {
+/**
+ * A tools DB with owner and serving roles; migrated unless { migrate: false }. `server`: a superuser URL of
+ * another PostgreSQL server than the run's shared one (the fault tests stop and start their own).
+ */
+export async function createToolsDatabase(options: { migrate?: boolean; server?: string } = {}): Promise<TestToolsDatabase> {
+  const server = options.server ?? adminUrl();
   const id = suffix();
   const spec = {
     database: `porthole_tools_${id}`,
@@ -83,7 +97,7 @@ export async function createToolsDatabase(options: { migrate?: boolean } = {}): 
     appRole: `porthole_app_${id}`,
     appPassword: password(),
   };
-  const { ownerUrl, appUrl } = await serialized(() => provisionToolsDatabase(adminUrl(), spec));
+  const { ownerUrl, appUrl } = await serialized(() => provisionToolsDatabase(server, spec), server);
   if (options.migrate !== false) await migrateToolsDb({ toolsDatabaseUrl: appUrl, toolsMigrationUrl: ownerUrl });
   return {
     database: spec.database,
@@ -91,13 +105,18 @@ export async function createToolsDatabase(options: { migrate?: boolean } = {}): 
     appRole: spec.appRole,
     ownerUrl,
     appUrl,
-    adminUrl: databaseUrl(adminUrl(), { database: spec.database }),
+    adminUrl: databaseUrl(server, { database: spec.database }),
     drop: () =>
       serialized(async () => {
-        await adminQuery(`drop database if exists ${pg.escapeIdentifier(spec.database)} with (force)`);
-        await dropRole(spec.appRole);
-        await dropRole(spec.ownerRole);
-      }),
+        await adminQuery(
+          `drop database if exists ${pg.escapeIdentifier(spec.database)} with (force)`,
+          undefined,
+          undefined,
+          server,
+        );
+        await dropRole(spec.appRole, server);
+        await dropRole(spec.ownerRole, server);
+      }, server),
   };
 }
 
@@ -115,31 +134,36 @@ export interface TestMainDatabase {
  * A demo main DB (small by default) with its reader role from schema/reader-role.sql; with { tiers: true }
  * the reader withholds the demo's sensitive columns and a pii reader reads everything, as in demo mode.
  */
-export async function createMainDatabase(options: { notifications?: number; tiers?: boolean } = {}): Promise<TestMainDatabase> {
+export async function createMainDatabase(
+  options: { notifications?: number; tiers?: boolean; server?: string } = {},
+): Promise<TestMainDatabase> {
+  const server = options.server ?? adminUrl();
   const id = suffix();
   const database = `porthole_main_${id}`;
   const readerRole = `porthole_reader_${id}`;
   const piiRole = `porthole_reader_pii_${id}`;
-  const { readerUrl, piiReaderUrl } = await serialized(() =>
-    provisionDemoMainDatabase(adminUrl(), {
-      database,
-      readerRole,
-      readerPassword: password(),
-      notifications: options.notifications ?? 5_000,
-      tiers: options.tiers ? { piiRole, piiPassword: password(), withheldColumns: DEMO_SENSITIVE_COLUMNS } : undefined,
-    }),
+  const { readerUrl, piiReaderUrl } = await serialized(
+    () =>
+      provisionDemoMainDatabase(server, {
+        database,
+        readerRole,
+        readerPassword: password(),
+        notifications: options.notifications ?? 5_000,
+        tiers: options.tiers ? { piiRole, piiPassword: password(), withheldColumns: DEMO_SENSITIVE_COLUMNS } : undefined,
+      }),
+    server,
   );
   return {
     database,
     readerRole,
     readerUrl,
     pii: piiReaderUrl ? { role: piiRole, url: piiReaderUrl } : undefined,
-    adminUrl: databaseUrl(adminUrl(), { database }),
+    adminUrl: databaseUrl(server, { database }),
     drop: () =>
       serialized(async () => {
-        await adminQuery(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
-        await dropRole(readerRole);
-        if (options.tiers) await dropRole(piiRole);
-      }),
+        await adminQuery(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`, undefined, undefined, server);
+        await dropRole(readerRole, server);
+        if (options.tiers) await dropRole(piiRole, server);
+      }, server),
   };
 }

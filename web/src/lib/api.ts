@@ -1,5 +1,8 @@
 // The one way the web app talks to the server: JSON in and out, errors as ApiError with the server's
-// stable code, and a 401 sends the user through sign-in and back to the page they were on.
+// stable code, and a 401 sends the user through sign-in and back to the page they were on. A read (GET)
+// answered 503 because a database is unavailable (a restart) is tried once more after Retry-After, while
+// the shell says "The database is unavailable, retrying…"; anything else (a run above all) never is.
+import { databaseStatus } from './database-status.svelte';
 
 export class ApiError extends Error {
   constructor(
@@ -24,6 +27,28 @@ interface ApiOptions {
   allowUnauthenticated?: boolean;
 }
 
+/** The codes of a database that is unavailable for a moment (the server answers them 503 with Retry-After). */
+const UNAVAILABLE = new Set(['tools_database_unavailable', 'data_source_unavailable']);
+/** The wait before the one retry of a read, in seconds: the server's Retry-After, kept within these. */
+const RETRY_AFTER_MIN_S = 1;
+const RETRY_AFTER_MAX_S = 10;
+
+function retryDelayMs(response: Response): number {
+  const asked = Number(response.headers.get('retry-after'));
+  const seconds = Number.isFinite(asked) && asked > 0 ? asked : RETRY_AFTER_MIN_S;
+  return Math.min(Math.max(seconds, RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S) * 1000;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}
+
 /** The server's {error:{code,message,...}} body as an ApiError. */
 export function apiError(status: number, statusText: string, payload: unknown): ApiError {
   const error = (payload as { error?: { code?: string; message?: string } } | undefined)?.error;
@@ -36,6 +61,10 @@ export function apiError(status: number, statusText: string, payload: unknown): 
  * is known to be a success, for callers that read the body themselves (a streamed run).
  */
 export async function apiResponse(path: string, options: ApiOptions & { accept?: string } = {}): Promise<Response> {
+  return send(path, options, true);
+}
+
+async function send(path: string, options: ApiOptions & { accept?: string }, mayRetry: boolean): Promise<Response> {
   const method = options.method ?? 'GET';
   const response = await fetch(path, {
     method,
@@ -53,7 +82,12 @@ export async function apiResponse(path: string, options: ApiOptions & { accept?:
   }
   if (!response.ok) {
     const text = await response.text();
-    throw apiError(response.status, response.statusText, text ? (JSON.parse(text) as unknown) : undefined);
+    const error = apiError(response.status, response.statusText, text ? (JSON.parse(text) as unknown) : undefined);
+    if (mayRetry && method === 'GET' && response.status === 503 && UNAVAILABLE.has(error.code)) {
+      await databaseStatus.during(() => sleep(retryDelayMs(response), options.signal));
+      return send(path, options, false);
+    }
+    throw error;
   }
   return response;
 }

@@ -1,6 +1,7 @@
 // State of the audit review page: filters (mirrored in the URL so a review can be shared), the loaded
 // pages, the open event, the integrity badge and the activity counts.
 import { api } from '../../lib/api';
+import { auditIntegrity } from './audit-integrity.svelte';
 import { apiSearch, filtersFromSearch, pageSearch, type AuditFilters, type FilterKey } from './audit-filters';
 
 export type { AuditFilters, FilterKey };
@@ -156,6 +157,8 @@ export class AuditReviewState {
     this.verifying = true;
     try {
       this.integrity = await api<Integrity>(`/api/audit/verify${full ? '?full=true' : ''}`);
+      // A full pass that succeeds clears the banner (integrity-status.ts); let it know now.
+      if (full) void auditIntegrity.load();
     } finally {
       this.verifying = false;
     }

@@ -16,7 +16,8 @@ export interface CardState {
 }
 
 export class CardRuns {
-  states = $state<Record<string, CardState>>({});
+  // Raw, replaced whole on every change: a card's rows (up to MAX_ROWS) must not become deep proxies.
+  states = $state.raw<Record<string, CardState>>({});
   private queue: Array<() => Promise<void>> = [];
   private running = 0;
   private controller = new AbortController();
@@ -45,12 +46,16 @@ export class CardRuns {
   }
 
   runOne(card: Card, query: CardQuery, values: Record<string, string>, refresh = true): void {
-    this.states[card.id] = { status: 'queued', params: cardParams(card, query, values) };
+    this.set(card.id, { status: 'queued', params: cardParams(card, query, values) });
     this.enqueue(card, query, values, refresh);
   }
 
   get busy(): boolean {
     return Object.values(this.states).some((s) => s.status === 'queued' || s.status === 'running');
+  }
+
+  private set(cardId: string, state: CardState): void {
+    this.states = { ...this.states, [cardId]: state };
   }
 
   dispose(): void {
@@ -63,7 +68,7 @@ export class CardRuns {
     const params = cardParams(card, query, values);
     this.queue.push(async () => {
       if (signal.aborted) return;
-      this.states[card.id] = { status: 'running', params };
+      this.set(card.id, { status: 'running', params });
       const dashboardId = this.dashboardFor(card);
       try {
         const result = await dashboardsApi.runCard(
@@ -78,11 +83,11 @@ export class CardRuns {
         );
         if (signal.aborted) return;
         const computedAt = result.cached ? Date.parse(result.cached.computedAt) : Date.now();
-        this.states[card.id] = { status: 'done', result, computedAt, params };
+        this.set(card.id, { status: 'done', result, computedAt, params });
       } catch (error) {
         if (signal.aborted) return;
         const message = error instanceof ApiError ? error.message : String(error);
-        this.states[card.id] = { status: 'error', error: message, params };
+        this.set(card.id, { status: 'error', error: message, params });
       }
     });
     this.pump();

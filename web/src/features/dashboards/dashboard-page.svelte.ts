@@ -1,7 +1,9 @@
 // State of a dashboard page: the dashboard, the variable values (mirrored in the URL so a link carries
-// them), the cards' runs, auto-refresh while visible, and edit mode with an optimistic save (409 -> the
-// shared conflict dialog: keep mine on top of theirs, or take theirs).
+// them), the cards' runs, auto-refresh while visible, edit mode with an optimistic save (409 -> the
+// shared conflict dialog: keep mine on top of theirs, or take theirs), each card's settings (version pin,
+// variable map), and what the owner does with the whole: sharing, history and restore, fork, archive.
 import { api, ApiError } from '../../lib/api';
+import { preloadChartRenderer } from '../../lib/chart/ChartView.svelte';
 import {
   contentOf,
   dashboardsApi,
@@ -10,6 +12,7 @@ import {
   type DashboardContent,
   type DashboardVersion,
   type DashboardView,
+  type Visibility,
 } from './api';
 import { CardRuns } from './card-runs.svelte';
 import { currentValues, locationSearch, searchFor } from './values';
@@ -29,22 +32,35 @@ export class DashboardPageState {
   draft = $state<DashboardContent>();
   /** Queries of cards added while editing, until the save resolves them on the server. */
   addedQueries = $state<Record<string, CardQuery>>({});
+  /** Cards whose version pin changed while editing: their query at the chosen version, until the save. */
+  repinnedQueries = $state<Record<string, CardQuery>>({});
+  /** The card whose settings dialog is open (edit mode). */
+  settingsCard = $state<string>();
+  /** Whether the history dialog is open. */
+  historyOpen = $state(false);
+  /** A short message after an action (restored, forked…), or why it failed. */
+  notice = $state<string>();
   conflict = $state<{ theirs: DashboardVersion; mine: DashboardContent }>();
   saving = $state(false);
   saveError = $state<string>();
   now = $state(Date.now());
-  // A card added in edit mode is not on the saved dashboard yet: it runs as its query alone until saved.
-  readonly runs = new CardRuns((card) => (card.id in this.addedQueries ? undefined : this.dashboard?.id));
+  readonly runs = new CardRuns((card) => this.dashboardIdFor(card));
   private timers: ReturnType<typeof setInterval>[] = [];
 
   readonly tv = locationSearch().get('tv') === '1';
+
+  /** The saved dashboard a card's runs and downloads are recorded for; a card added in edit mode is not on
+   * it yet, so until the save it runs as its query alone. */
+  dashboardIdFor(card: Card): string | undefined {
+    return card.id in this.addedQueries ? undefined : this.dashboard?.id;
+  }
 
   get content(): DashboardContent | undefined {
     return this.editing ? this.draft : this.dashboard && contentOf(this.dashboard.version);
   }
 
   get queries(): Record<string, CardQuery | null> {
-    return { ...(this.dashboard?.cardQueries ?? {}), ...this.addedQueries };
+    return { ...(this.dashboard?.cardQueries ?? {}), ...this.repinnedQueries, ...this.addedQueries };
   }
 
   async load(id: string): Promise<void> {
@@ -52,6 +68,8 @@ export class DashboardPageState {
       this.dashboard = await dashboardsApi.get(id);
       this.values = currentValues(this.dashboard.version.variables, locationSearch());
       this.runAll();
+      // Vega loads and compiles while the cards' runs are on their way, not after the first one lands.
+      if (this.dashboard.version.cards.some((card) => card.display === 'chart')) void preloadChartRenderer();
     } catch (error) {
       this.error = error instanceof ApiError ? error.message : String(error);
     }
@@ -102,10 +120,31 @@ export class DashboardPageState {
   }
 
   cancelEditing(): void {
+    this.leaveEditing();
+    this.runAll();
+  }
+
+  private leaveEditing(): void {
     this.editing = false;
     this.draft = undefined;
     this.addedQueries = {};
-    this.runAll();
+    this.repinnedQueries = {};
+    this.settingsCard = undefined;
+  }
+
+  /** Applies a card's settings dialog: the card as set there, and its query at the version it shows. */
+  applyCardSettings(card: Card, query: CardQuery): void {
+    if (!this.draft) return;
+    const before = this.draft.cards.find((c) => c.id === card.id);
+    this.updateCard(card);
+    if (card.id in this.addedQueries) this.addedQueries[card.id] = query;
+    else if (query.version !== this.queries[card.id]?.version) this.repinnedQueries[card.id] = query;
+    this.settingsCard = undefined;
+    const rerun =
+      !before ||
+      before.queryVersion !== card.queryVersion ||
+      JSON.stringify(before.variableMap) !== JSON.stringify(card.variableMap);
+    if (rerun) this.runs.runOne(card, query, this.values, false);
   }
 
   updateCard(card: Card): void {
@@ -156,9 +195,7 @@ export class DashboardPageState {
     this.saveError = undefined;
     try {
       this.dashboard = await dashboardsApi.save(this.dashboard.id, baseVersion, $state.snapshot(this.draft));
-      this.editing = false;
-      this.draft = undefined;
-      this.addedQueries = {};
+      this.leaveEditing();
       this.conflict = undefined;
       this.values = currentValues(this.dashboard.version.variables, locationSearch());
       this.runAll();
@@ -181,8 +218,84 @@ export class DashboardPageState {
   /** Drop the draft and load what they saved. */
   async takeTheirs(): Promise<void> {
     this.conflict = undefined;
-    this.editing = false;
-    this.draft = undefined;
+    this.leaveEditing();
     if (this.dashboard) await this.load(this.dashboard.id);
   }
+
+  // -- the dashboard as a whole: sharing, history, fork, archive -----------------------------------------
+
+  setVisibility(visibility: Visibility): Promise<void> {
+    return this.act((id) => dashboardsApi.settings(id, { visibility }));
+  }
+
+  setLocked(locked: boolean): Promise<void> {
+    return this.act((id) => dashboardsApi.settings(id, { locked }));
+  }
+
+  archive(): Promise<void> {
+    return this.act((id) => dashboardsApi.archive(id));
+  }
+
+  unarchive(): Promise<void> {
+    return this.act((id) => dashboardsApi.unarchive(id));
+  }
+
+  /** Deletes an archived dashboard for good (admins); resolves true when it is gone. */
+  async purge(): Promise<boolean> {
+    if (!this.dashboard) return false;
+    try {
+      await dashboardsApi.purge(this.dashboard.id);
+      return true;
+    } catch (error) {
+      this.notice = message(error);
+      return false;
+    }
+  }
+
+  /** A copy of the current version owned by me; resolves with it (the page goes there). */
+  async fork(): Promise<DashboardView | undefined> {
+    if (!this.dashboard) return undefined;
+    try {
+      return await dashboardsApi.fork(this.dashboard.id);
+    } catch (error) {
+      this.notice = message(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Saves an old version's content as the next version. Refused (409) when someone saved meanwhile: the
+   * page then shows the newer dashboard and says so. Resolves true when restored.
+   */
+  async restore(version: number): Promise<boolean> {
+    const dashboard = this.dashboard;
+    if (!dashboard) return false;
+    try {
+      this.dashboard = await dashboardsApi.restore(dashboard.id, version, dashboard.currentVersion);
+      this.notice = `Version ${version} restored as version ${this.dashboard.currentVersion}.`;
+      this.historyOpen = false;
+      this.values = currentValues(this.dashboard.version.variables, locationSearch());
+      this.runAll();
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'version_conflict') {
+        this.notice = `${error.message} Nothing was restored; the history now shows the newer version.`;
+        await this.load(dashboard.id);
+      } else this.notice = message(error);
+      return false;
+    }
+  }
+
+  /** A change to the dashboard's settings or state: the answer is the dashboard as it is now. */
+  private async act(change: (id: string) => Promise<DashboardView>): Promise<void> {
+    if (!this.dashboard) return;
+    this.notice = undefined;
+    try {
+      this.dashboard = await change(this.dashboard.id);
+    } catch (error) {
+      this.notice = message(error);
+    }
+  }
 }
+
+const message = (error: unknown) => (error instanceof ApiError ? error.message : String(error));

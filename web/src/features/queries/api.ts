@@ -11,10 +11,13 @@ export { personName } from '../../lib/people';
 
 export interface VariableDeclaration {
   name: string;
-  kind: VariableKind;
+  /** Absent: "auto", by naming conventions and value. */
+  kind?: VariableKind;
   multiple?: boolean;
   /** A saved query whose rows (value, label) fill this variable's dropdown. */
   optionsQueryId?: string;
+  /** The value used when a link or run gives none; dates and timestamps may be relative (today-29d). */
+  default?: string;
 }
 
 /** What one version holds, and what a save sends. */

@@ -68,8 +68,12 @@ export class QueryPageState {
   /** The draft came back from local storage. */
   recovered = $state(false);
   notice = $state<string | undefined>();
+  /** What the last change of visibility or lock did, said beside those switches. */
+  settingNotice = $state<string | undefined>();
   /** The run the page this one took over from had finished (see `handoff`). */
   handedRun = $state.raw<HandedRun | undefined>();
+  /** This page took over from /queries/new after a save: saving is not running, so it does not run on open. */
+  takenOver = $state(false);
   /** What a new query starts as (its default data source): "unsaved" means different from this. */
   private blank = $state.raw<QueryContent>(emptyContent());
 
@@ -77,7 +81,21 @@ export class QueryPageState {
     this.status === 'ready' && !sameContent(this.draft, this.query ? contentOf(this.query.version) : this.blank),
   );
   readonly canEdit = $derived(this.query ? this.query.permissions.edit && !this.query.archivedAt : true);
+  /**
+   * Why Save is off, in words the button shows: a name or SQL is missing, or there is nothing to save
+   * (then the button says "Saved"). Undefined when a save would do something.
+   */
+  readonly saveBlocked = $derived.by((): { reason: string; saved?: true } | undefined => {
+    const name = this.draft.name.trim();
+    const sql = this.draft.sql.trim();
+    if (!name && !sql) return { reason: 'Write some SQL and name this query to save it' };
+    if (!name) return { reason: 'Name this query to save it' };
+    if (!sql) return { reason: 'Write some SQL to save it' };
+    if (this.query && !this.dirty) return { reason: `No changes since version ${this.query.currentVersion}`, saved: true };
+    return undefined;
+  });
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  private settingTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly id: string | undefined) {}
 
@@ -97,6 +115,7 @@ export class QueryPageState {
     if (handoff?.query.id === this.id) {
       this.accept(handoff.query);
       this.handedRun = handoff.run;
+      this.takenOver = true;
       handoff = undefined;
       this.status = 'ready';
       this.flash('Saved.');
@@ -246,16 +265,34 @@ export class QueryPageState {
     });
   }
 
+  /** Says what the switch did (or, for a new query, will do), so a change in a dropdown is not silent. */
   async setVisibility(visibility: Visibility): Promise<void> {
     if (!this.query) {
       this.visibility = visibility;
+      this.flash(
+        visibility === 'private'
+          ? 'It will be saved as private: only you and admins can open it.'
+          : 'It will be saved for the team: everyone signed in can open it.',
+      );
       return;
     }
-    await this.act(async (query) => this.acceptSettings(await queriesApi.settings(query.id, { visibility })));
+    const done = await this.act(async (query) => this.acceptSettings(await queriesApi.settings(query.id, { visibility })));
+    if (done) {
+      this.flashSetting(
+        visibility === 'private'
+          ? 'Now private: only you and admins can open it.'
+          : 'Now shared with the team: everyone signed in can open it.',
+      );
+    }
   }
 
   async setLocked(locked: boolean): Promise<void> {
-    await this.act(async (query) => this.acceptSettings(await queriesApi.settings(query.id, { locked })));
+    const done = await this.act(async (query) => this.acceptSettings(await queriesApi.settings(query.id, { locked })));
+    if (done) {
+      this.flashSetting(
+        locked ? 'Locked: only you (and admins) can save new versions.' : 'Unlocked: editors can save new versions.',
+      );
+    }
   }
 
   async archive(): Promise<void> {
@@ -298,6 +335,13 @@ export class QueryPageState {
     this.notice = text;
     clearTimeout(this.noticeTimer);
     this.noticeTimer = setTimeout(() => (this.notice = undefined), 4000);
+  }
+
+  /** Beside the sharing settings (QueryMeta), where the change was made. */
+  flashSetting(text: string): void {
+    this.settingNotice = text;
+    clearTimeout(this.settingTimer);
+    this.settingTimer = setTimeout(() => (this.settingNotice = undefined), 6000);
   }
 }
 

@@ -18,6 +18,8 @@ export interface ChartData {
   /** Points before downsampling (after aggregation). */
   sourcePoints: number;
   downsampled: boolean;
+  /** For a time x: the calendar step of its values (days, months, years), when it has one. */
+  timeGrain?: TimeGrain;
 }
 
 /** Lines longer than this per series are reduced to MAX_LINE_BUCKETS buckets of up to 4 points. */
@@ -151,5 +153,74 @@ export function chartData(plan: ChartPlan, columns: ResultColumn[], rows: readon
     });
     downsampled = points.length < sourcePoints;
   }
-  return { points, target, sourcePoints, downsampled };
+  if (xColumn.type !== 'time' && xColumn.type !== 'date') return { points, target, sourcePoints, downsampled };
+  const grain = timeGrain(points.map((point) => point.x as number));
+  if (grain?.utc)
+    return { points: localCalendar(points), target: localCalendar(target), sourcePoints, downsampled, timeGrain: grain };
+  return { points, target, sourcePoints, downsampled, timeGrain: grain };
+}
+
+const DAY_MS = 86_400_000;
+
+/** The calendar step a time series moves in, read from its values, and whether that calendar is UTC's. */
+export interface TimeGrain {
+  grain: 'day' | 'month' | 'year';
+  /** The values are midnights in UTC but not in the user's zone (a timestamptz truncated on a UTC server). */
+  utc: boolean;
+  /** Days from the first value to the last, inclusive. */
+  spanDays: number;
+}
+
+/**
+ * Daily, monthly or yearly when every x is a midnight (the first of a month, the first of January) in the
+ * user's zone, or else in UTC; undefined for anything finer (hourly data keeps Vega's own ticks).
+ */
+export function timeGrain(xs: readonly number[]): TimeGrain | undefined {
+  if (xs.length === 0) return undefined;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const x of xs) {
+    if (x < first) first = x;
+    if (x > last) last = x;
+  }
+  const spanDays = Math.round((last - first) / DAY_MS) + 1;
+  for (const utc of [false, true]) {
+    const parts = (x: number) => {
+      const d = new Date(x);
+      return utc
+        ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds(), d.getUTCDate(), d.getUTCMonth()]
+        : [d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds(), d.getDate(), d.getMonth()];
+    };
+    let midnights = true;
+    let firsts = true;
+    let januaries = true;
+    for (const x of xs) {
+      const [h, m, s, ms, date, month] = parts(x);
+      if (h || m || s || ms) {
+        midnights = false;
+        break;
+      }
+      if (date !== 1) firsts = false;
+      if (month !== 0) januaries = false;
+    }
+    // One distinct value says nothing about months or years: it is a day.
+    if (midnights) return { grain: firsts && last > first ? (januaries ? 'year' : 'month') : 'day', utc, spanDays };
+  }
+  return undefined;
+}
+
+/**
+ * A series of UTC midnights (a timestamptz truncated to days on a server in UTC) as the same calendar days
+ * at local midnight, so the chart labels and spaces them as days, as the query meant them.
+ */
+export function localCalendar(points: readonly ChartPoint[]): ChartPoint[] {
+  return points.map((point) => {
+    const date = new Date(point.x as number);
+    return { ...point, x: new Date(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()).getTime() };
+  });
+}
+
+/** Every value is a whole number (counts): the axis then has whole-number ticks only. */
+export function wholeNumbers(points: readonly ChartPoint[]): boolean {
+  return points.length > 0 && points.every((point) => Number.isInteger(point.y));
 }

@@ -103,3 +103,38 @@ export function resolveChart(config: ChartConfig, columns: ResultColumn[], rowCo
   if (type === 'number') plan.y = [y[0] ?? x];
   return type === 'line' || type === 'area' || type === 'bar' ? withTarget(plan, columns) : plan;
 }
+
+const KIND_NAMES: Record<ResultColumn['type'], string> = {
+  number: 'a number',
+  string: 'text',
+  time: 'a time',
+  date: 'a date',
+  boolean: 'true/false',
+  json: 'JSON',
+  binary: 'binary',
+};
+const describeColumn = (column: ResultColumn) => `${column.name} is ${KIND_NAMES[column.type]}`;
+
+/**
+ * Why no chart is drawn, in one line, when resolveChart gives none (undefined when one is drawn or none
+ * was asked for): the newcomer who sees an empty space learns which column is in the way.
+ */
+export function chartProblem(config: ChartConfig, columns: ResultColumn[], rowCount: number): string | undefined {
+  if (config.type === 'none' || columns.length === 0 || resolveChart(config, columns, rowCount)) return undefined;
+  if (rowCount === 0) return 'No chart: the query returned no rows.';
+  if (config.type !== 'auto') return `No chart: a ${config.type} chart needs a number column to draw, and none is left.`;
+  const kinds = columns.map(blazerKind);
+  const [first] = columns;
+  if (columns.length === 1)
+    return `No chart: one column (${first!.name}) has nothing to be plotted against; a single row would show as a big number.`;
+  if (kinds[0] === 'numeric') {
+    return columns.length === 2
+      ? `No chart: ${describeColumn(columns[1]!)}; after a number column Automatic draws a scatter of two numbers.`
+      : `No chart: ${first!.name} is a number, so Automatic draws a scatter, which takes exactly two number columns (here ${columns.length}).`;
+  }
+  // A time or text column first: the rest must be numbers (or one text column, then one number).
+  const splitBy = columns.length === 3 && kinds[1] === 'string' ? 2 : 1;
+  const blocking = columns.slice(splitBy).find((column) => blazerKind(column) !== 'numeric') ?? columns[1]!;
+  const choose = columns.some((column) => column.type === 'number') ? ' Pick a chart type to choose the columns yourself.' : '';
+  return `No chart: ${describeColumn(blocking)}; Automatic draws ${first!.name} against number columns.${choose}`;
+}

@@ -1,6 +1,9 @@
+// The zone is set before format.ts reads it (imports below are hoisted, so it goes through a dynamic import).
+(globalThis as unknown as { process: { env: Record<string, string> } }).process.env.TZ = 'Europe/Paris';
+
 import { describe, expect, it } from 'vitest';
 import { optionsFromResult } from '../variables/options';
-import { cellText, formatNumber, formatTime, isIdColumn, isUrl } from './format';
+const { cellText, columnTitle, formatNumber, formatTime, isIdColumn, isUrl } = await import('./format');
 import { sortedOrder } from './sort';
 
 describe('cell formatting', () => {
@@ -19,15 +22,21 @@ describe('cell formatting', () => {
     expect(formatNumber(1234567, 'service_id')).toBe('1234567');
   });
 
-  it('shows instants in the user zone, keeps sub-second digits, leaves zoneless timestamps as written', () => {
-    // The unit tests run with the machine's zone; compare with what Date says for that zone.
-    const date = new Date('2024-06-01T12:00:00Z');
-    const pad = (n: number) => String(n).padStart(2, '0');
-    const local = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:00`;
-    expect(formatTime('2024-06-01T12:00:00Z')).toBe(local);
-    expect(formatTime('2024-06-01T12:00:00.123456Z')).toBe(`${local}.123456`);
+  it('shows instants in the user zone with the zone, keeps sub-second digits, leaves zoneless timestamps as written', () => {
+    // This file runs in Paris (set at its top), so the zone shown is an offset that changes with summer time.
+    expect(formatTime('2024-06-01T12:00:00Z')).toBe('2024-06-01 14:00:00 +02:00');
+    expect(formatTime('2024-01-15T12:00:00.123456Z')).toBe('2024-01-15 13:00:00.123456 +01:00');
+    expect(formatTime('2024-06-01T12:00:00-05:00')).toBe('2024-06-01 19:00:00 +02:00');
+    // timestamp without time zone: as stored, no zone invented, not shifted.
     expect(formatTime('2024-06-01T12:00:00')).toBe('2024-06-01 12:00:00');
+    expect(cellText('2024-06-01T12:00:00.5', 'time', 'at')).toBe('2024-06-01 12:00:00.5');
     expect(formatTime('infinity')).toBe('infinity');
+    expect(columnTitle({ name: 'at', type: 'time', dbType: 'timestamptz' })).toBe(
+      'at (timestamptz, shown in your time zone: Europe/Paris)',
+    );
+    expect(columnTitle({ name: 'at', type: 'time', dbType: 'timestamp' })).toBe(
+      'at (timestamp without time zone, shown as stored)',
+    );
   });
 
   it('links only http(s) URLs', () => {

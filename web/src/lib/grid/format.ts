@@ -1,5 +1,6 @@
 // How cell values read in the grid: numbers grouped by thousands without losing digits (int8 and
-// numeric arrive as strings), id columns left alone, timestamps in the user's time zone, URLs detected.
+// numeric arrive as strings), id columns left alone, instants in the user's time zone with that zone shown,
+// timestamps without a zone as stored, URLs detected.
 import type { CellValue, ColumnKind } from './result';
 
 const ID_COLUMN = /(^id$|_id$|[a-z0-9]Id$|^ID$|_ID$)/;
@@ -47,10 +48,22 @@ const dateTimeFormat = new Intl.DateTimeFormat('en-CA', {
 });
 
 export const userTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu']);
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** The zone shown after an instant: "UTC" for a UTC user, else the offset in force then ("+01:00"). */
+function zoneLabel(date: Date): string {
+  if (UTC_NAMES.has(userTimeZone)) return 'UTC';
+  const offset = -date.getTimezoneOffset(); // this runtime's zone is the user's (userTimeZone)
+  return `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}
 
 /**
- * A timestamptz ("2024-01-31T09:30:00.123456Z") in the user's zone as "2024-01-31 10:30:00.123456";
- * a timestamp without zone is not an instant and only loses its "T". Infinity and BC dates pass through.
+ * A timestamptz ("2024-01-31T09:30:00.123456Z") is an instant: shown in the user's zone, with that zone, as
+ * "2024-01-31 10:30:00.123456 +01:00" ("... UTC" for a user in UTC), so it never reads as a wall-clock time.
+ * A timestamp without time zone is not an instant: shown as stored, only its "T" becomes a space, and no
+ * zone is invented. Infinity and BC dates pass through.
  */
 export function formatTime(value: string): string {
   const match = ZONED.exec(value);
@@ -58,7 +71,15 @@ export function formatTime(value: string): string {
   const date = new Date(`${match[1]}T${match[2]}${match[4]}`);
   if (Number.isNaN(date.getTime())) return value;
   const parts = Object.fromEntries(dateTimeFormat.formatToParts(date).map((part) => [part.type, part.value]));
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}${match[3] ?? ''}`;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}${match[3] ?? ''} ${zoneLabel(date)}`;
+}
+
+/** A column header's tooltip: its PostgreSQL type, and for times how they are shown. */
+export function columnTitle(column: { name: string; type: string; dbType?: string }): string {
+  const type = column.dbType ?? column.type;
+  if (column.dbType === 'timestamptz') return `${column.name} (timestamptz, shown in your time zone: ${userTimeZone})`;
+  if (column.dbType === 'timestamp') return `${column.name} (timestamp without time zone, shown as stored)`;
+  return `${column.name} (${type})`;
 }
 
 const URL_TEXT = /^https?:\/\/[^\s<>"]+$/i;

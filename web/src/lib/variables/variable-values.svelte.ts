@@ -6,11 +6,17 @@ import { readFromUrl, writeToUrl } from './variables';
 export class VariableValues {
   values = $state<Record<string, string>>({});
 
-  /** Takes the values the URL carries for these names (the URL wins over what was typed before). */
-  readUrl(names: string[]): void {
+  /**
+   * Takes the values the URL carries for these names (the URL wins over what was typed before), and a
+   * saved default for each name that has no value yet (a cleared field stays cleared).
+   */
+  readUrl(names: string[], defaults: Record<string, string> = {}): void {
     const fromUrl = readFromUrl(window.location.search, names);
     // Called from effects that track `names`: reading the current values must not subscribe them.
-    untrack(() => (this.values = { ...this.values, ...fromUrl }));
+    untrack(() => {
+      const unset = names.filter((name) => !(name in this.values) && defaults[name] !== undefined);
+      this.values = { ...Object.fromEntries(unset.map((name) => [name, defaults[name]!])), ...this.values, ...fromUrl };
+    });
   }
 
   set(name: string, value: string): void {

@@ -3,9 +3,10 @@ import {
   findVariables,
   fromLocalInput,
   inputFor,
-  localIso,
-  presetRange,
+  presetOf,
+  RANGE_PRESETS,
   readFromUrl,
+  resolvedForDisplay,
   toLocalInput,
   writeToUrl,
 } from './variables';
@@ -54,18 +55,27 @@ describe('variables in the URL', () => {
 });
 
 describe('date-range presets', () => {
-  const now = new Date(2024, 2, 15, 13, 45); // 15 March 2024, local
-  const day = (y: number, m: number, d: number, end = false) =>
-    localIso(new Date(y, m, d, end ? 23 : 0, end ? 59 : 0, end ? 59 : 0));
-  it.each([
-    ['Today', day(2024, 2, 15), day(2024, 2, 15, true)],
-    ['Yesterday', day(2024, 2, 14), day(2024, 2, 14, true)],
-    ['Last 7 days', day(2024, 2, 9), day(2024, 2, 15, true)],
-    ['Last 30 days', day(2024, 1, 15), day(2024, 2, 15, true)],
-    ['Last 90 days', day(2023, 11, 17), day(2024, 2, 15, true)],
-    ['This month', day(2024, 2, 1), day(2024, 2, 15, true)],
-    ['Last month', day(2024, 1, 1), day(2024, 1, 29, true)],
-  ] as const)('%s', (preset, start, end) => {
-    expect(presetRange(preset, now)).toEqual({ start, end });
+  it('are relative times with an exclusive end (the start of the next day), so a link keeps rolling', () => {
+    expect(RANGE_PRESETS.map(({ label, start, end }) => `${label}: ${start} .. ${end}`)).toEqual([
+      'Today: today .. tomorrow',
+      'Yesterday: today-1d .. today',
+      'Last 7 days: today-6d .. tomorrow',
+      'Last 30 days: today-29d .. tomorrow',
+      'Last 90 days: today-89d .. tomorrow',
+      'This month: this_month .. tomorrow',
+      'Last month: this_month-1mo .. this_month',
+    ]);
+    expect(presetOf('today-29d', 'tomorrow')?.label).toBe('Last 30 days');
+    expect(presetOf('today-29d', '2024-01-01T00:00:00Z')).toBeUndefined();
+  });
+
+  it('shows what a relative value stands for now, in the user zone; absolute values as they are', () => {
+    const now = new Date(2024, 2, 15, 13, 45); // 15 March 2024, local
+    const instant = (value: string) => Date.parse(resolvedForDisplay(value, now));
+    expect(instant('today-29d')).toBe(new Date(2024, 1, 15).getTime());
+    expect(instant('tomorrow')).toBe(new Date(2024, 2, 16).getTime());
+    expect(instant('this_month-1mo')).toBe(new Date(2024, 1, 1).getTime());
+    expect(toLocalInput(resolvedForDisplay('today', now))).toBe('2024-03-15T00:00');
+    expect(resolvedForDisplay('2024-01-01T00:00:00Z', now)).toBe('2024-01-01T00:00:00Z');
   });
 });

@@ -1,6 +1,9 @@
 // The `{variables}` in a query's SQL, the input each gets (Blazer's naming conventions, as the engine
 // types them), the date-range presets, and the URL parameters that carry their values so a link
 // reproduces the run.
+// The relative-time grammar is the engine's own file: one reading of `today-29d` for the server that
+// resolves it and the form that shows what it resolves to.
+import { isRelativeTime, resolveRelativeTime } from '../../../../server/lib/relative-time';
 
 export type VariableInput = 'text' | 'number' | 'datetime' | 'range-start' | 'range-end';
 
@@ -118,34 +121,34 @@ export function fromLocalInput(value: string): string {
   return Number.isNaN(date.getTime()) ? '' : localIso(date);
 }
 
+/** The browser's IANA time zone: runs send it, so `today` means the user's today. */
+export const browserTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/**
+ * The date-range presets, as relative times (server/lib/relative-time.ts) with an exclusive end: "Last 30
+ * days" is today-29d (midnight 29 days ago) up to tomorrow (the start of the next day), read by SQL as
+ * `created_at >= {start_time} and created_at < {end_time}`. The values stay relative in the URL and in a
+ * saved default, so a shared link keeps rolling; each run resolves them when it starts.
+ */
 export const RANGE_PRESETS = [
-  'Today',
-  'Yesterday',
-  'Last 7 days',
-  'Last 30 days',
-  'Last 90 days',
-  'This month',
-  'Last month',
+  { label: 'Today', start: 'today', end: 'tomorrow' },
+  { label: 'Yesterday', start: 'today-1d', end: 'today' },
+  { label: 'Last 7 days', start: 'today-6d', end: 'tomorrow' },
+  { label: 'Last 30 days', start: 'today-29d', end: 'tomorrow' },
+  { label: 'Last 90 days', start: 'today-89d', end: 'tomorrow' },
+  { label: 'This month', start: 'this_month', end: 'tomorrow' },
+  { label: 'Last month', start: 'this_month-1mo', end: 'this_month' },
 ] as const;
 export type RangePreset = (typeof RANGE_PRESETS)[number];
 
-/** Start and end (inclusive, end of its last day) of a preset, in the user's zone. */
-export function presetRange(preset: RangePreset, now = new Date()): { start: string; end: string } {
-  const day = (offsetDays: number) => new Date(now.getFullYear(), now.getMonth(), now.getDate() + offsetDays);
-  const endOf = (date: Date) => new Date(date.getFullYear(), date.getMonth(), date.getDate(), 23, 59, 59);
-  const lastDays = (n: number) => ({ start: day(-(n - 1)), end: endOf(day(0)) });
-  const ranges: Record<RangePreset, () => { start: Date; end: Date }> = {
-    Today: () => ({ start: day(0), end: endOf(day(0)) }),
-    Yesterday: () => ({ start: day(-1), end: endOf(day(-1)) }),
-    'Last 7 days': () => lastDays(7),
-    'Last 30 days': () => lastDays(30),
-    'Last 90 days': () => lastDays(90),
-    'This month': () => ({ start: new Date(now.getFullYear(), now.getMonth(), 1), end: endOf(day(0)) }),
-    'Last month': () => ({
-      start: new Date(now.getFullYear(), now.getMonth() - 1, 1),
-      end: endOf(new Date(now.getFullYear(), now.getMonth(), 0)),
-    }),
-  };
-  const { start, end } = ranges[preset]();
-  return { start: localIso(start), end: localIso(end) };
+/** The preset a start/end pair is, if any. */
+export function presetOf(start: string | undefined, end: string | undefined): RangePreset | undefined {
+  return RANGE_PRESETS.find((preset) => preset.start === start?.trim() && preset.end === end?.trim());
+}
+
+export { isRelativeTime };
+
+/** A value as an instant to show: relative times resolved now, in the user's zone; anything else as it is. */
+export function resolvedForDisplay(value: string, now = new Date()): string {
+  return isRelativeTime(value) ? resolveRelativeTime(value, 'timestamp', { now, timeZone: browserTimeZone() })! : value;
 }

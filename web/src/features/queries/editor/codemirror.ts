@@ -1,7 +1,7 @@
 // The CodeMirror 6 editor (loaded lazily: this module pulls in CodeMirror and lang-sql). Styles go into
 // <style> elements carrying this response's CSP nonce; colours come from the app's CSS variables, so one
 // theme serves light and dark.
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete';
+import { autocompletion, closeBrackets, closeBracketsKeymap, closeCompletion, completionKeymap } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { PostgreSQL, sql } from '@codemirror/lang-sql';
 import { bracketMatching, HighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
@@ -35,6 +35,8 @@ export interface SqlEditorHandle {
   setDoc(doc: string): void;
   setSchema(schema: SourceSchema | undefined): void;
   insert(text: string): void;
+  /** Closes an open completion list (a run started: the list would float over the results). */
+  closeCompletion(): void;
   showError(offset: number, message: string): void;
   clearError(): void;
   focus(): void;
@@ -102,6 +104,8 @@ function language(schema: SourceSchema | undefined) {
 export function createSqlEditor(parent: HTMLElement, options: EditorOptions): SqlEditorHandle {
   const languageSlot = new Compartment();
   const run = (view: EditorView) => {
+    // Ctrl+Enter outranks the completion keymap, so the list would stay open over the running query.
+    closeCompletion(view);
     const { from, to } = view.state.selection.main;
     options.onrun(runTarget(view.state.doc.toString(), { from, to }));
     return true;
@@ -168,6 +172,9 @@ export function createSqlEditor(parent: HTMLElement, options: EditorOptions): Sq
     insert(text) {
       view.dispatch(view.state.replaceSelection(text), { scrollIntoView: true });
       view.focus();
+    },
+    closeCompletion() {
+      closeCompletion(view);
     },
     showError(offset, message) {
       const range = errorRange(view.state.doc.toString(), offset);

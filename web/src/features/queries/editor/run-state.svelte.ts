@@ -3,11 +3,16 @@
 // its PostgreSQL message, hint and position, and the plan for Explain.
 import { api, ApiError } from '../../../lib/api';
 import type { ResultColumn, ResultRow, RunResult } from '../../../lib/grid/result';
+import type { Person } from '../../../lib/people';
 import { streamRun } from './run-stream';
 
 /** What the server runs: free SQL on a data source, or a saved query's stored SQL. */
-export type RunRequest =
-  { dataSource: string; sql: string; params: Record<string, string> } | { queryId: string; params: Record<string, string> };
+export type RunRequest = (
+  { dataSource: string; sql: string; params: Record<string, string> } | { queryId: string; params: Record<string, string> }
+) & {
+  /** The zone relative times in the params (today-29d) resolve in. */
+  timeZone?: string;
+};
 
 /** A finished run handed from one page to the next (a new query's page to its permalink after Save). */
 export interface HandedRun {
@@ -34,6 +39,8 @@ export class RunState {
   arrivedRows = $state<number | undefined>();
   /** Runs finished (done, failed or cancelled): lets tests and screen readers tell one run from the next. */
   finished = $state(0);
+  /** Who cancelled the last run when it was not this user (an admin): the server names them. */
+  cancelledBy = $state.raw<Person | undefined>();
   private runId: string | undefined;
   private controller: AbortController | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -46,6 +53,7 @@ export class RunState {
     this.controller = controller;
     this.status = 'running';
     this.failure = undefined;
+    this.cancelledBy = undefined;
     if (options.explain) this.plan = undefined;
     const started = performance.now();
     this.elapsedMs = 0;
@@ -94,6 +102,7 @@ export class RunState {
     } catch (error) {
       if (this.runId !== runId) return undefined;
       if (controller.signal.aborted || (error instanceof ApiError && error.code === 'query_cancelled')) {
+        this.cancelledBy = error instanceof ApiError ? personOf(error.details.cancelledBy) : undefined;
         this.status = 'cancelled';
         return undefined;
       }
@@ -151,6 +160,12 @@ export class RunState {
   dispose(): void {
     this.stop();
   }
+}
+
+function personOf(value: unknown): Person | undefined {
+  const person = value as Partial<Person> | null | undefined;
+  if (!person || typeof person.id !== 'string') return undefined;
+  return { id: person.id, name: person.name ?? null, email: person.email ?? null };
 }
 
 function failureOf(error: unknown): RunFailure {

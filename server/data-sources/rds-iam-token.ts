@@ -1,0 +1,31 @@
+// The password of an rds-iam source's connections: a token signed for each new connection (pg calls the
+// pool's `password` function whenever it opens one), never stored. Signing happens in the process, with
+// the task role's credentials from the SDK's default chain (on ECS: the container credentials endpoint);
+// nothing is sent to AWS. Tests give the signer their own credentials.
+import { Signer, type SignerConfig } from '@aws-sdk/rds-signer';
+import type { RdsIamConnection } from './rds-iam.js';
+
+/** Credentials to sign with (an identity or a provider); unset: the SDK's default provider chain. */
+export type AwsCredentials = NonNullable<SignerConfig['credentials']>;
+
+/** A function that signs a fresh token on every call. */
+export function rdsIamTokenSigner(connection: RdsIamConnection, credentials?: AwsCredentials): () => Promise<string> {
+  const signer = new Signer({
+    hostname: connection.host,
+    port: connection.port,
+    username: connection.user,
+    region: connection.region,
+    ...(credentials ? { credentials } : {}),
+  });
+  return async () => {
+    try {
+      return await signer.getAuthToken();
+    } catch (error) {
+      // Most often: no credentials (no task role, or the credentials endpoint unreachable).
+      throw new Error(
+        `could not sign an IAM database token for ${connection.user}@${connection.host}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+}
