@@ -27,11 +27,17 @@ const UNAVAILABLE = ['tools_database_unavailable', 'data_source_unavailable'];
  * cancel answered 404 because the restart had already ended its run.
  */
 function allowedAroundRestart(key: string): boolean {
-  return UNAVAILABLE.some((code) => key === `503 ${code}` || key === `200 ${code}`) || key === 'cancel 404 not_found';
+  const [action, status, code] = key.split(' ');
+  return (
+    (UNAVAILABLE.includes(code!) && (status === '503' || status === '200')) ||
+    (action === 'cancel' && status === '404' && code === 'not_found')
+  );
 }
 
 interface Outcome {
   action: string;
+  /** The error's message, for the first of each kind printed. */
+  message?: string;
   /** HTTP status, and the error code (from the body, a trailing NDJSON/JSON member or a CSV error line). */
   status: number;
   code?: string;
@@ -165,7 +171,6 @@ export async function benchSoak(args: string[]): Promise<void> {
     await Promise.all(
       bench.cookies.map((cookie) => send(bench, cookie, 'POST', '/api/runs', { dataSource: 'main', sql: 'select 1' })),
     );
-    const rssStart = await bench.serverRss();
     const startedAt = Date.now();
     const endAt = startedAt + minutes * 60_000;
     log(`${users} users for ${minutes} min, PostgreSQL restarted every ${restartEverySeconds} s`);
@@ -174,7 +179,9 @@ export async function benchSoak(args: string[]): Promise<void> {
       const started = Date.now();
       try {
         const answer = await request();
-        outcomes.push({ action, status: answer.status, code: codeOf(answer, csv), startedAt: started, endedAt: Date.now() });
+        const code = codeOf(answer, csv);
+        const message = code ? answer.body.slice(-300) : undefined;
+        outcomes.push({ action, status: answer.status, code, message, startedAt: started, endedAt: Date.now() });
         return answer;
       } catch (error) {
         const transport = (error as NodeJS.ErrnoException).code ?? String(error);
@@ -186,6 +193,8 @@ export async function benchSoak(args: string[]): Promise<void> {
     const user = async (index: number) => {
       const cookie = bench.cookies[index]!;
       let queryId: string | undefined;
+      /** The saved query's current version, as the user's page knows it (unknown after a failed save). */
+      let version: number | undefined;
       while (Date.now() < endAt) {
         const dice = Math.random();
         const from = Math.floor(Math.random() * 190_000);
@@ -204,13 +213,25 @@ export async function benchSoak(args: string[]): Promise<void> {
             }),
           );
         } else if (dice < 0.8) {
-          const content = { name: `Soak ${index}`, dataSource: 'main', sql: `select ${from} as n` };
+          // A save: the first creates the user's query, the next ones save new versions of it. After a
+          // failed save the page reloads the query first, as a person would, to learn its current version.
+          if (queryId && version === undefined) {
+            const read = await record('read', false, () => send(bench, cookie, 'GET', `/api/queries/${queryId}`));
+            if (read?.status === 200) version = (JSON.parse(read.body) as { currentVersion: number }).currentVersion;
+          }
+          const sql = `select ${from} as n`;
           const answer = await record('save', false, () =>
             queryId
-              ? send(bench, cookie, 'PUT', `/api/queries/${queryId}`, { sql: content.sql })
-              : send(bench, cookie, 'POST', '/api/queries', content),
+              ? send(bench, cookie, 'PUT', `/api/queries/${queryId}`, { baseVersion: version, sql })
+              : send(bench, cookie, 'POST', '/api/queries', { name: `Soak ${index}`, dataSource: 'main', sql }),
           );
-          if (answer?.status === 201) queryId = (JSON.parse(answer.body) as { id: string }).id;
+          if (answer && (answer.status === 200 || answer.status === 201)) {
+            const saved = JSON.parse(answer.body) as { id: string; currentVersion: number };
+            queryId = saved.id;
+            version = saved.currentVersion;
+          } else {
+            version = undefined;
+          }
         } else {
           // A slow run, cancelled by its user a moment later.
           const runId = randomUUID();
@@ -236,8 +257,18 @@ export async function benchSoak(args: string[]): Promise<void> {
       }
     };
     const progress = setInterval(() => log(`${outcomes.length} requests so far`), 60_000);
+    const rssSamples: number[] = [];
+    const sampling = setInterval(
+      () =>
+        void bench.serverRss().then(
+          (rss) => rssSamples.push(rss),
+          () => undefined,
+        ),
+      5_000,
+    );
     await Promise.all([restarter(), ...Array.from({ length: users }, (_, i) => user(i))]);
     clearInterval(progress);
+    clearInterval(sampling);
     if (bench.server.child.exitCode !== null) throw new Error(`the server exited:\n${bench.server.output().slice(-4000)}`);
 
     // Closing events retried in the background land once the tools DB is back; wait for them.
@@ -254,13 +285,11 @@ export async function benchSoak(args: string[]): Promise<void> {
     // A cancelled run answers 409 query_cancelled by design: that is its success.
     const expected = (o: Outcome) =>
       o.status >= 200 && o.status < 400 && !o.code ? true : o.action === 'cancelled-run' && o.code === 'query_cancelled';
-    const errors = new Map<string, { during: number; outside: number }>();
+    const errors = new Map<string, { during: number; outside: number; sample?: string }>();
     for (const o of outcomes) {
       if (expected(o)) continue;
-      const key = o.transport
-        ? `connection ${o.transport}`
-        : `${o.action === 'cancel' ? 'cancel ' : ''}${o.status} ${o.code ?? '-'}`;
-      const entry = errors.get(key) ?? { during: 0, outside: 0 };
+      const key = o.transport ? `${o.action} connection ${o.transport}` : `${o.action} ${o.status} ${o.code ?? '-'}`;
+      const entry = errors.get(key) ?? { during: 0, outside: 0, sample: o.message };
       if (aroundRestart(o)) entry.during++;
       else entry.outside++;
       errors.set(key, entry);
@@ -277,11 +306,17 @@ export async function benchSoak(args: string[]): Promise<void> {
     console.log(`  requests:                  ${outcomes.length} (${[...byAction].map(([a, n]) => `${a} ${n}`).join(', ')})`);
     console.log('  errors by status and code: (around a restart / outside)');
     if (!errors.size) console.log('    none');
-    for (const [key, { during, outside }] of [...errors].sort()) console.log(`    ${key.padEnd(40)} ${during} / ${outside}`);
+    for (const [key, { during, outside, sample }] of [...errors].sort()) {
+      console.log(`    ${key.padEnd(48)} ${during} / ${outside}`);
+      if (outside && sample) console.log(`      e.g. ${sample.replace(/\s+/g, ' ')}`);
+    }
     console.log(
       `  runs started / closed:     ${counts.started} / ${counts.closed} (unclosed ${counts.unclosed}, closed twice ${counts.doubly})`,
     );
-    console.log(`  server RSS start / end:    ${mb(rssStart)} / ${mb(rssEnd)}`);
+    // The first sample is 5 s into the load (right after start-up the process still holds its compiler's memory).
+    console.log(
+      `  server RSS start / end:    ${mb(rssSamples[0] ?? NaN)} / ${mb(rssEnd)} (peak under load ${mb(Math.max(...rssSamples))})`,
+    );
     console.log(
       `  runs outside restarts:     p50 ${percentile(runTimes, 50)} ms, p99 ${percentile(runTimes, 99)} ms (${runTimes.length} runs of 501 rows)`,
     );
