@@ -62,7 +62,12 @@ export async function startRestartableCluster(options: { logStatements?: boolean
   const signal = (mode: StopMode): number => {
     if (postmaster === undefined) throw new Error('the server is not running');
     running = false;
-    process.kill(postmaster, SIGNALS[mode]);
+    try {
+      process.kill(postmaster, SIGNALS[mode]);
+    } catch (error) {
+      // Already gone: a fast shutdown begun earlier (beginStop) can finish before the stop() that waits for it.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
     return postmaster;
   };
   const stop = async (mode: StopMode = 'fast') => {
