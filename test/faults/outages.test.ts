@@ -81,21 +81,16 @@ describe('PostgreSQL stopped, started and restarted under a running Porthole', (
     expect(readiness.error.code).toBe('tools_database_unavailable');
   });
 
-  it('recovers within a second once PostgreSQL is back; the runs tried meanwhile never reached the audit log', async () => {
+  it('recovers as soon as PostgreSQL is back; the runs tried meanwhile never reached the audit log', async () => {
     await shared.start();
-    const back = Date.now();
-    await waitFor(
-      'a run and /readyz to succeed',
-      async () => {
-        const [ready, run] = await Promise.all([
-          request(one, undefined, 'GET', '/readyz'),
-          sendRun(one, oneEditor, 'select 1').answer,
-        ]);
-        return ready.status === 200 && run.status === 200;
-      },
-      5_000,
-    );
-    expect(Date.now() - back).toBeLessThan(1_000);
+    // No pooled connection outlives the outage: the very first run and readiness check after the server
+    // accepts connections again succeed (how fast that is, is the soak benchmark's figure, not a test's).
+    const [ready, run] = await Promise.all([
+      request(one, undefined, 'GET', '/readyz'),
+      sendRun(one, oneEditor, 'select 1').answer,
+    ]);
+    expect(ready.status, await ready.text()).toBe(200);
+    expect(run.status, run.body).toBe(200);
     for (const runId of refusedDuringOutage) expect(await runEvents(one, shared.adminUrl, runId)).toEqual([]);
   });
 
