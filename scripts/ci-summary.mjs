@@ -12,9 +12,10 @@ let passed = 0;
 let failed = Number(failedSteps);
 for (const file of readdirSync(dir).sort()) {
   const report = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-  const erroredFiles = report.testResults.filter(
+  const errored = report.testResults.filter(
     (result) => result.status === 'failed' && result.assertionResults.every((test) => test.status !== 'failed'),
-  ).length;
+  );
+  const erroredFiles = errored.length;
   let reportFailures = report.numFailedTests + erroredFiles;
   if (!report.success && reportFailures === 0) reportFailures = 1; // e.g. no test files, or an unhandled error
   passed += report.numPassedTests;
@@ -24,6 +25,20 @@ for (const file of readdirSync(dir).sort()) {
       (erroredFiles ? `, ${erroredFiles} files errored` : '') +
       (report.success ? '' : ' (not a success)'),
   );
+  // Name each errored file and why: the summary is often all of a CI log that survives.
+  for (const result of errored) {
+    const why = String(result.message ?? '')
+      .split('\n')
+      .slice(0, 3)
+      .join(' | ')
+      .slice(0, 400);
+    console.log(`  errored: ${path.relative(process.cwd(), result.name)}: ${why || '(no message)'}`);
+  }
+  for (const result of report.testResults) {
+    for (const test of result.assertionResults.filter((t) => t.status === 'failed')) {
+      console.log(`  failed: ${path.relative(process.cwd(), result.name)} > ${test.fullName}`);
+    }
+  }
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -56,6 +56,7 @@ describe("CI's summary (scripts/ci-summary.mjs)", () => {
   it('fails on a failed test, whatever the runner exited with', async () => {
     const { code, output } = await summaryOf('failing');
     expect(output).toMatch(/^0 passed, 1 failed$/m);
+    expect(output).toMatch(/^ {2}failed: test\/fixtures\/exit-status\/.+ > .+$/m); // names what failed
     expect(code).toBe(1);
   }, 60_000);
 

@@ -135,6 +135,7 @@ describe.skipIf(!browserAvailable)('checks (Chromium)', { timeout: 180_000 }, ()
     expect(received.sort()).toEqual(['/pager', '/slack']);
     await page.reload();
     const history = page.getByTestId('check-history').locator('tbody tr');
+    await history.first().waitFor(); // the history loads after the page does
     expect(await history.count()).toBe(1);
     expect(await history.first().innerText()).toMatch(/manual\s+failing/);
     await history.first().getByText('slack #ops-alerts: sent (attempt 1)').waitFor();
