@@ -87,7 +87,7 @@ export async function backgroundRunRoutes(app: FastifyInstance, opts: { backgrou
       const totals = { id, rowCount: result.rowCount, truncated: result.truncated, durationMs: result.run.durationMs };
       reply.header('cache-control', 'no-store').header('x-porthole-run-id', id);
       if (format === 'csv') {
-        const rows = JSON.parse(`[${result.rowsJson}]`) as unknown[][];
+        const rows = JSON.parse(`[${result.rowsJson.toString('utf8')}]`) as unknown[][];
         let body = csvLine(result.columns.map((column) => column.name));
         for (const row of rows) body += csvLine(row.map(csvValue));
         const filename = `${result.queryId ? `query-${result.queryId}` : result.dataSource}-${id.slice(0, 8)}.csv`;
@@ -97,13 +97,20 @@ export async function backgroundRunRoutes(app: FastifyInstance, opts: { backgrou
           .send(body);
       }
       if (format === 'ndjson') {
-        const lines = `${JSON.stringify({ columns: result.columns })}\n{"rows":[${result.rowsJson}]}\n${JSON.stringify({ done: totals })}\n`;
+        const lines = Buffer.concat([
+          Buffer.from(`${JSON.stringify({ columns: result.columns })}\n{"rows":[`),
+          result.rowsJson,
+          Buffer.from(`]}\n${JSON.stringify({ done: totals })}\n`),
+        ]);
         return reply.type(`${ROW_STREAM_TYPE}; charset=utf-8`).send(lines);
       }
       const head = JSON.stringify({ id, columns: result.columns });
-      return reply
-        .type('application/json; charset=utf-8')
-        .send(`${head.slice(0, -1)},"rows":[${result.rowsJson}],${JSON.stringify(totals).slice(1)}`);
+      const document = Buffer.concat([
+        Buffer.from(`${head.slice(0, -1)},"rows":[`),
+        result.rowsJson,
+        Buffer.from(`],${JSON.stringify(totals).slice(1)}`),
+      ]);
+      return reply.type('application/json; charset=utf-8').send(document);
     },
   );
 }

@@ -169,7 +169,7 @@ export class CheckRunner {
         target,
         check.params,
       );
-      const rows = JSON.parse(`[${result.rowsJson}]`) as unknown[][];
+      const rows = JSON.parse(`[${result.rowsJson.toString('utf8')}]`) as unknown[][];
       const verdict = evaluate(conditionOf(check), { columns: result.columns, rows });
       return {
         state: verdict.state,

@@ -69,9 +69,14 @@ export class RowCollector implements RowSink {
     this.parts.push(rowsJson);
   }
 
-  /** The rows as JSON array elements, comma-separated, ready to be placed inside [ ]. */
+  /** The rows as JSON array elements, comma-separated, UTF-8, ready to be placed inside [ ]. */
+  get rowsBytes(): Buffer {
+    return Buffer.concat(this.parts.flatMap((part, i) => (i > 0 ? [COMMA, part] : [part])));
+  }
+
+  /** The same as text. */
   get rowsJson(): string {
-    return Buffer.concat(this.parts.flatMap((part, i) => (i > 0 ? [COMMA, part] : [part]))).toString('utf8');
+    return this.rowsBytes.toString('utf8');
   }
 }
 

@@ -83,7 +83,8 @@ export interface JsonRun {
   id: string;
   statement: StatementKind;
   columns: ColumnInfo[];
-  rowsJson: string;
+  /** JSON arrays, comma-separated, UTF-8: kept as bytes from the database (or the cache) to the socket. */
+  rowsJson: Buffer;
   rowCount: number;
   truncated: boolean;
   truncatedBy?: string;

@@ -231,7 +231,7 @@ export class RunService {
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
     const collected = new RowCollector();
     const totals = await this.runJsonStreaming(context, target, params, collected, requestedId, 'document');
-    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
+    return { ...totals, columns: collected.described, rowsJson: collected.rowsBytes };
   }
 
   /**
@@ -266,7 +266,7 @@ export class RunService {
       };
       const run = await this.resultCache.runJson(cacheable, () => this.executeCollected(context, plan));
       headed.columns(run.columns);
-      if (run.rowCount > 0) await headed.rows(Buffer.from(run.rowsJson), run.rowCount);
+      if (run.rowCount > 0) await headed.rows(run.rowsJson, run.rowCount);
       const { rowsJson: _rows, columns: _columns, ...totals } = run;
       return { ...totals, id: plan.id, tier: plan.tier.name };
     }
@@ -276,7 +276,7 @@ export class RunService {
   private async executeCollected(context: RunContext, plan: Plan): Promise<JsonRun> {
     const collected = new RowCollector();
     const totals = await this.executeStreaming(context, plan, collected, 'document');
-    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
+    return { ...totals, columns: collected.described, rowsJson: collected.rowsBytes };
   }
 
   private async executeStreaming(

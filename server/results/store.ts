@@ -62,8 +62,8 @@ export interface ResultToStore {
   cacheKey: string | null;
   tier: string | null;
   columns: StoredColumn[];
-  /** Rows as the engine serialises them: JSON arrays joined by commas, without the outer brackets. */
-  rowsJson: string;
+  /** Rows as the engine serialises them: JSON arrays joined by commas, without the outer brackets (UTF-8). */
+  rowsJson: Buffer | string;
   rowCount: number;
   truncated: boolean;
   /** Seconds until the entry expires (it is deleted by deleteExpired()). */
@@ -103,7 +103,8 @@ export interface ResultMeta {
 
 export interface StoredResult extends ResultMeta {
   columns: StoredColumn[];
-  rowsJson: string;
+  /** UTF-8 bytes, as they go into a response (a cache hit never decodes them). */
+  rowsJson: Buffer;
 }
 
 /** Builds the audit event for a read from what was found; recorded before the rows are returned. */
@@ -138,7 +139,9 @@ export class ResultStore {
 
   async put(result: ResultToStore): Promise<PutOutcome> {
     if (result.cacheKey !== null && result.query === null) throw new Error('a cache key needs a saved query');
-    const body = await compress(Buffer.from(result.rowsJson, 'utf8'), { level: 6 });
+    const body = await compress(typeof result.rowsJson === 'string' ? Buffer.from(result.rowsJson, 'utf8') : result.rowsJson, {
+      level: 6,
+    });
     if (body.length > this.options.maxEntryBytes) return { stored: false, reason: 'entry_too_large', byteSize: body.length };
     const evicted = await this.db.transaction().execute(async (trx) => {
       await lockForEviction(trx);
@@ -213,7 +216,7 @@ export class ResultStore {
     // The rows are unpacked (on libuv's pool) while the audit row is written; they are returned only once
     // it is committed, and not at all if it fails.
     const [, body] = await Promise.all([this.audit.record(audit(meta)), decompress(row.body)]);
-    return { ...meta, columns: row.columns as StoredColumn[], rowsJson: body.toString('utf8') };
+    return { ...meta, columns: row.columns as StoredColumn[], rowsJson: body };
   }
 }
 

@@ -116,7 +116,7 @@ describe('result store', () => {
     const query = { id: queryId, version: 1, dataSource: 'main' };
     const found = await store.readCached({ query, cacheKey: key, maxAgeSeconds: 300, audit: cacheHit(other) });
     expect(found?.runId).toBe(result.runId);
-    expect(found?.rowsJson).toBe(result.rowsJson);
+    expect(found?.rowsJson.toString('utf8')).toBe(result.rowsJson);
     expect(found?.columns).toEqual(result.columns);
     const events = await serving.db
       .selectFrom('audit_events')
@@ -153,7 +153,7 @@ describe('result store', () => {
     expect(await read({ id: other, admin: false }, query)).toBeUndefined();
     expect(await read({ id: owner, admin: false }, null)).toBeUndefined();
     expect(await read({ id: owner, admin: false }, { ...query, id: '999999' })).toBeUndefined();
-    expect((await read({ id: owner, admin: false }, query))?.rowsJson).toBe(result.rowsJson);
+    expect((await read({ id: owner, admin: false }, query))?.rowsJson.toString('utf8')).toBe(result.rowsJson);
     expect((await read({ id: other, admin: true }, query))?.runId).toBe(result.runId);
     const reads = await serving.db
       .selectFrom('audit_events')
