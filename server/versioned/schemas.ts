@@ -1,7 +1,7 @@
 // TypeBox pieces every versioned entity's API (saved queries, dashboards) shares: ids, version lists,
 // restore, fork, archive and purge bodies, the list query string's paging, owners and permissions. Each
 // feature's schemas.ts builds its own content, bodies and views from these.
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import type { VersionedAction } from './access.js';
 
 const idPattern = '^[0-9]{1,18}$';
@@ -84,3 +84,5 @@ export const permissionsSchema = (options: { description?: string } = {}) =>
     >,
     options,
   );
+
+export type VersionSummaryResponse = Static<typeof VersionSummarySchema>;
