@@ -1,13 +1,20 @@
-// Who may do what with a dashboard: the same table of rules as saved queries (server/queries/access.ts),
+// Who may do what with a dashboard: the shared rules of versioned entities (server/versioned/access.ts),
 // including the 404-not-403 for a private dashboard and admins seeing everything, with its own messages.
 import type { SessionUser } from '../auth/guards.js';
 import { AppError } from '../lib/errors.js';
-import { permissionsFor, type AccessFacts, type Permissions, type QueryAction } from '../queries/access.js';
+import {
+  permissionsFor,
+  requireAccessWith,
+  type AccessFacts,
+  type Permissions,
+  type RefusableAction,
+  type VersionedAction,
+} from '../versioned/access.js';
 
 export { permissionsFor, type Permissions };
-export type DashboardAction = QueryAction;
+export type DashboardAction = VersionedAction;
 
-const REFUSALS: Record<Exclude<DashboardAction, 'read' | 'run'>, string> = {
+const REFUSALS: Record<RefusableAction, string> = {
   edit: 'You cannot save changes to this dashboard: it is locked by its owner, or your role is viewer. Fork it to make your own copy.',
   fork: 'Forking needs the editor role.',
   archive: 'Only the owner of this dashboard or an admin can archive or unarchive it.',
@@ -24,8 +31,5 @@ export function requireDashboardAccess(
   dashboard: AccessFacts & { id: string },
   action: DashboardAction,
 ): Permissions {
-  const permissions = permissionsFor(user, dashboard);
-  if (!permissions.read) throw dashboardNotFound(dashboard.id);
-  if (!permissions[action]) throw new AppError(403, 'forbidden', REFUSALS[action as keyof typeof REFUSALS]);
-  return permissions;
+  return requireAccessWith(user, dashboard, action, { notFound: dashboardNotFound, refusal: (refused) => REFUSALS[refused] });
 }

@@ -1,32 +1,12 @@
-// Dashboards in the tools DB: Kysely only, `db` (or a transaction) first. Rules live in service.ts.
+// Dashboards in the tools DB: what is a dashboard's own (its layout, card facts, list and search); what it
+// shares with saved queries is in server/versioned/repository.ts. Kysely only, `db` (or a transaction) first.
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Database } from '../../schema/database.js';
-import type { Person } from '../queries/repository.js';
+import { versionHeader, type EntityRow, type Person, type VersionRow } from '../versioned/repository.js';
 import type { DashboardContent, DashboardLayout } from './content.js';
 
-export interface DashboardRow {
-  id: string;
-  owner: Person;
-  visibility: 'team' | 'private';
-  locked: boolean;
-  currentVersion: number;
-  forkedFromDashboardId: string | null;
-  forkedFromVersion: number | null;
-  archivedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface DashboardVersionRow {
-  dashboardId: string;
-  version: number;
-  author: Person;
-  createdAt: Date;
-  restoredFrom: number | null;
-  content: DashboardContent;
-}
-
-export type DashboardVersionSummary = Omit<DashboardVersionRow, 'content'> & { name: string };
+export type DashboardRow = EntityRow;
+export type DashboardVersionRow = VersionRow<DashboardContent>;
 
 export interface ListedDashboard {
   id: string;
@@ -40,46 +20,6 @@ export interface ListedDashboard {
   archivedAt: Date | null;
   updatedAt: Date;
   viewedAt: Date | null;
-}
-
-export async function findDashboard(
-  db: Kysely<Database>,
-  id: string,
-  options: { forUpdate?: boolean } = {},
-): Promise<DashboardRow | undefined> {
-  let query = db
-    .selectFrom('dashboards as d')
-    .innerJoin('users as o', 'o.id', 'd.owner_id')
-    .select([
-      'd.id',
-      'd.owner_id',
-      'o.name as owner_name',
-      'o.email as owner_email',
-      'd.visibility',
-      'd.locked',
-      'd.current_version',
-      'd.forked_from_dashboard_id',
-      'd.forked_from_version',
-      'd.archived_at',
-      'd.created_at',
-      'd.updated_at',
-    ])
-    .where('d.id', '=', id);
-  if (options.forUpdate) query = query.forUpdate('d');
-  const row = await query.executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    id: row.id,
-    owner: { id: row.owner_id, name: row.owner_name, email: row.owner_email },
-    visibility: row.visibility,
-    locked: row.locked,
-    currentVersion: row.current_version,
-    forkedFromDashboardId: row.forked_from_dashboard_id,
-    forkedFromVersion: row.forked_from_version,
-    archivedAt: row.archived_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
 
 /**
@@ -145,11 +85,7 @@ export async function findDashboardVersion(
   if (!row) return undefined;
   const layout = row.layout as DashboardLayout;
   return {
-    dashboardId: row.dashboard_id,
-    version: row.version,
-    author: { id: row.author_id, name: row.author_name, email: row.author_email },
-    createdAt: row.created_at,
-    restoredFrom: row.restored_from,
+    ...versionHeader(row),
     content: {
       name: row.name,
       description: row.description,
@@ -159,51 +95,6 @@ export async function findDashboardVersion(
       cards: layout.cards,
     },
   };
-}
-
-export async function listDashboardVersions(db: Kysely<Database>, dashboardId: string): Promise<DashboardVersionSummary[]> {
-  const rows = await db
-    .selectFrom('dashboard_versions as v')
-    .innerJoin('users as a', 'a.id', 'v.author_id')
-    .select([
-      'v.dashboard_id',
-      'v.version',
-      'v.name',
-      'v.created_at',
-      'v.restored_from',
-      'v.author_id',
-      'a.name as author_name',
-      'a.email as author_email',
-    ])
-    .where('v.dashboard_id', '=', dashboardId)
-    .orderBy('v.version', 'desc')
-    .execute();
-  return rows.map((row) => ({
-    dashboardId: row.dashboard_id,
-    version: row.version,
-    name: row.name,
-    author: { id: row.author_id, name: row.author_name, email: row.author_email },
-    createdAt: row.created_at,
-    restoredFrom: row.restored_from,
-  }));
-}
-
-export async function insertDashboard(
-  db: Kysely<Database>,
-  values: { ownerId: string; visibility: 'team' | 'private'; forkedFrom?: { dashboardId: string; version: number } },
-): Promise<string> {
-  const row = await db
-    .insertInto('dashboards')
-    .values({
-      owner_id: values.ownerId,
-      visibility: values.visibility,
-      current_version: 1,
-      forked_from_dashboard_id: values.forkedFrom?.dashboardId ?? null,
-      forked_from_version: values.forkedFrom?.version ?? null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
 }
 
 export async function insertDashboardVersion(
@@ -231,38 +122,6 @@ export async function insertDashboardVersion(
       search_text: `${name} ${description}`.toLowerCase(),
     })
     .where('id', '=', values.dashboardId)
-    .execute();
-}
-
-export async function updateDashboardSettings(
-  db: Kysely<Database>,
-  id: string,
-  settings: { visibility?: 'team' | 'private'; locked?: boolean },
-): Promise<void> {
-  await db
-    .updateTable('dashboards')
-    .set({ ...settings, updated_at: sql<Date>`now()` })
-    .where('id', '=', id)
-    .execute();
-}
-
-export async function setDashboardArchived(db: Kysely<Database>, id: string, archivedBy: string | null): Promise<void> {
-  await db
-    .updateTable('dashboards')
-    .set({ archived_at: archivedBy === null ? null : sql<Date>`now()`, archived_by: archivedBy, updated_at: sql<Date>`now()` })
-    .where('id', '=', id)
-    .execute();
-}
-
-export async function deleteDashboard(db: Kysely<Database>, id: string): Promise<void> {
-  await db.deleteFrom('dashboards').where('id', '=', id).execute();
-}
-
-export async function recordDashboardView(db: Kysely<Database>, userId: string, dashboardId: string): Promise<void> {
-  await db
-    .insertInto('dashboard_views')
-    .values({ user_id: userId, dashboard_id: dashboardId, viewed_at: sql<Date>`now()` })
-    .onConflict((oc) => oc.columns(['user_id', 'dashboard_id']).doUpdateSet({ viewed_at: sql<Date>`now()` }))
     .execute();
 }
 

@@ -10,7 +10,6 @@ import {
   DashboardSchema,
   DashboardVersionParams,
   DashboardVersionSchema,
-  DashboardVersionSummarySchema,
   DeleteDashboardBody,
   ErrorSchema,
   ForkDashboardBody,
@@ -19,6 +18,7 @@ import {
   UpdateDashboardBody,
 } from './schemas.js';
 import type { DashboardsService } from './service.js';
+import { VersionListSchema } from '../versioned/schemas.js';
 import { DEFAULT_CACHE_MAX_AGE_SECONDS } from './content.js';
 
 const errors = { 400: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
@@ -164,7 +164,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { dashboards: 
         tags,
         summary: 'Every version of a dashboard, newest first',
         params: DashboardIdParams,
-        response: { 200: Type.Object({ versions: Type.Array(DashboardVersionSummarySchema) }), 404: ErrorSchema },
+        response: { 200: VersionListSchema, 404: ErrorSchema },
       },
     },
     async (request) => ({ versions: await dashboards.versions(currentUser(request), (request.params as IdParams).id) }),

@@ -1,20 +1,30 @@
 // TypeBox schemas of the dashboard API: request validation, response filtering and OpenAPI in one place.
 import { Type, type Static } from 'typebox';
 import { type VARIABLE_KINDS } from '../queries/content.js';
-import { ErrorSchema, VersionSchema, type VersionSummarySchema } from '../queries/schemas.js';
+import { ErrorSchema, VersionSchema } from '../queries/schemas.js';
+import {
+  DateTime,
+  Nullable,
+  Person,
+  RestoreBody,
+  VersionParams,
+  VersionSummarySchema,
+  Visibility,
+  baseVersionField,
+  deleteBody,
+  entityIdParams,
+  forkBody,
+  listPagingFields,
+  lockedField,
+  permissionsSchema,
+  versionHeaderFields,
+} from '../versioned/schemas.js';
 import { type CARD_DISPLAYS, DASHBOARD_LIMITS, GRID_COLUMNS } from './content.js';
 
 export { ErrorSchema };
 
-export const DashboardIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$', description: 'Dashboard id' }) });
-export const DashboardVersionParams = Type.Object({
-  id: Type.String({ pattern: '^[0-9]{1,18}$' }),
-  version: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
-});
-
-const Visibility = Type.Union([Type.Literal('team'), Type.Literal('private')], {
-  description: 'team: everyone signed in can see it; private: its owner and admins only',
-});
+export const DashboardIdParams = entityIdParams('Dashboard id');
+export const DashboardVersionParams = VersionParams;
 // Written out (not mapped from the lists) so the static types keep the literals; checked against the lists.
 const VariableKindSchema = Type.Union([
   Type.Literal('text'),
@@ -91,9 +101,7 @@ export type CreateDashboardBody = Static<typeof CreateDashboardBody>;
 
 export const UpdateDashboardBody = Type.Object(
   {
-    baseVersion: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'The version these changes start from; 409 if no longer current' }),
-    ),
+    baseVersion: baseVersionField('The version these changes start from; 409 if no longer current'),
     name: Type.Optional(contentFields.name),
     description: Type.Optional(contentFields.description),
     variables: Type.Optional(contentFields.variables),
@@ -101,61 +109,31 @@ export const UpdateDashboardBody = Type.Object(
     cacheMaxAgeSeconds: Type.Optional(contentFields.cacheMaxAgeSeconds),
     cards: Type.Optional(contentFields.cards),
     visibility: Type.Optional(Visibility),
-    locked: Type.Optional(Type.Boolean({ description: 'Only the owner and admins may save new versions' })),
+    locked: lockedField,
   },
   { additionalProperties: false },
 );
 export type UpdateDashboardBody = Static<typeof UpdateDashboardBody>;
 
-export const DeleteDashboardBody = Type.Optional(
-  Type.Object(
-    { purge: Type.Optional(Type.Boolean({ description: 'Delete an archived dashboard for good (admins)' })) },
-    { additionalProperties: false },
-  ),
-);
-export const ForkDashboardBody = Type.Optional(
-  Type.Object(
-    {
-      name: Type.Optional(contentFields.name),
-      visibility: Type.Optional(Visibility),
-      version: Type.Optional(Type.Integer({ minimum: 1 })),
-    },
-    { additionalProperties: false },
-  ),
-);
-export const RestoreDashboardBody = Type.Object({ baseVersion: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+export const DeleteDashboardBody = deleteBody('Delete an archived dashboard for good (admins)');
+export const ForkDashboardBody = forkBody(contentFields.name);
+export const RestoreDashboardBody = RestoreBody;
 
 export const ListDashboardsQuerystring = Type.Object(
   {
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Search names and descriptions' })),
-    filter: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('mine'), Type.Literal('recent')], { default: 'all' })),
+    filter: listPagingFields.filter,
     archived: Type.Optional(Type.Boolean({ description: 'List archived dashboards instead' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    limit: listPagingFields.limit,
+    offset: listPagingFields.offset,
   },
   { additionalProperties: false },
 );
 export type ListDashboardsQuerystring = Static<typeof ListDashboardsQuerystring>;
 
-const DateTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const Person = Type.Object({ id: Type.String(), name: Nullable(Type.String()), email: Nullable(Type.String()) });
+export const DashboardVersionSchema = Type.Object({ ...versionHeaderFields, ...contentFields });
 
-export const DashboardVersionSchema = Type.Object({
-  version: Type.Integer(),
-  author: Person,
-  createdAt: DateTime,
-  restoredFrom: Nullable(Type.Integer()),
-  ...contentFields,
-});
-
-export const DashboardVersionSummarySchema = Type.Object({
-  version: Type.Integer(),
-  name: Type.String(),
-  author: Person,
-  createdAt: DateTime,
-  restoredFrom: Nullable(Type.Integer()),
-});
+export const DashboardVersionSummarySchema = VersionSummarySchema;
 
 const CardQuerySchema = Type.Object(
   {
@@ -170,8 +148,6 @@ const CardQuerySchema = Type.Object(
   },
   { description: 'The query of a card, for a viewer who may read it' },
 );
-
-const actions = ['read', 'run', 'edit', 'fork', 'archive', 'manage', 'purge'] as const;
 
 export const DashboardSchema = Type.Object({
   id: Type.String(),
@@ -190,12 +166,7 @@ export const DashboardSchema = Type.Object({
   cardQueries: Type.Record(Type.String(), Nullable(CardQuerySchema), {
     description: 'Per card id: its query as you may see it; null when you may not read it (no access) or it is gone',
   }),
-  permissions: Type.Object(
-    Object.fromEntries(actions.map((action) => [action, Type.Boolean()])) as Record<
-      (typeof actions)[number],
-      ReturnType<typeof Type.Boolean>
-    >,
-  ),
+  permissions: permissionsSchema(),
 });
 
 export const ListedDashboardSchema = Type.Object({

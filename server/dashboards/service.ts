@@ -1,8 +1,8 @@
-// Dashboards: the rules, copied from saved queries (server/queries/service.ts). Every public method checks
-// access first (access.ts: the same table as queries, 404 for a private dashboard), then works in one
-// transaction that also appends the audit event. Saves are optimistic: a save names the version it was
-// based on, and one based on anything but the current version is refused with 409 and the current
-// version. A card shows a query only to those who may read it: the view resolves each card's query for
+// Dashboards: the rules. Every public method checks access first (access.ts: the same table as queries,
+// 404 for a private dashboard), then works in one transaction that also appends the audit event. Saves
+// are optimistic: a save names the version it was based on, and one based on anything but the current
+// version is refused with 409 and the current version. Those rules are shared with saved queries
+// (server/versioned/). A card shows a query only to those who may read it: the view resolves each card's query for
 // the viewer and leaves out everything of a query they may not read (name, SQL, chart, result).
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../schema/database.js';
@@ -10,35 +10,50 @@ import { AuditLog, type AuditEvent } from '../audit/service.js';
 import { hasRole, type SessionUser } from '../auth/guards.js';
 import type { DashboardCardForRun } from '../engine/run-types.js';
 import { AppError } from '../lib/errors.js';
-import type { Person } from '../queries/repository.js';
-import type { CardQuery, QueriesService, Visibility } from '../queries/service.js';
+import type { CardQuery, QueriesService } from '../queries/service.js';
 import { slugify } from '../queries/slug.js';
 import { dashboardNotFound, permissionsFor, requireDashboardAccess, type Permissions } from './access.js';
 import { checkDashboardContent, sameDashboardContent, type DashboardContent } from './content.js';
 import {
-  deleteDashboard,
   findCardRunFacts,
-  findDashboard,
   findDashboardVersion,
-  insertDashboard,
   insertDashboardVersion,
   listDashboards,
-  listDashboardVersions,
-  recordDashboardView,
-  setDashboardArchived,
-  updateDashboardSettings,
   type DashboardRow,
   type DashboardVersionRow,
-  type DashboardVersionSummary,
   type ListedDashboard,
 } from './repository.js';
+import {
+  DASHBOARD_TABLES,
+  deleteEntity,
+  findEntity,
+  insertEntity,
+  listVersions,
+  recordView,
+  setArchived,
+  updateSettings,
+  type Person,
+  type VersionSummary,
+  type Visibility,
+} from '../versioned/repository.js';
+import {
+  accessFacts as facts,
+  actorOf,
+  canRead,
+  changeable,
+  contentChangeOf,
+  contentToSave,
+  forkName,
+  missingVersion,
+  requireArchived,
+  requireBaseVersion,
+  versionView,
+  type VersionView,
+  type VersionedKind,
+} from '../versioned/rules.js';
 
-export interface DashboardVersionView extends DashboardContent {
-  version: number;
-  author: Person;
-  createdAt: Date;
-  restoredFrom: number | null;
-}
+export type DashboardVersionView = VersionView<DashboardContent>;
+const DASHBOARD: VersionedKind = { noun: 'dashboard', notFound: dashboardNotFound };
 
 export interface DashboardView {
   id: string;
@@ -69,16 +84,6 @@ export function dashboardPermalink(id: string, name: string): string {
   return slug ? `/dashboards/${id}-${slug}` : `/dashboards/${id}`;
 }
 
-const versionView = (row: DashboardVersionRow): DashboardVersionView => ({
-  version: row.version,
-  author: row.author,
-  createdAt: row.createdAt,
-  restoredFrom: row.restoredFrom,
-  ...row.content,
-});
-const actorOf = (user: SessionUser) => ({ id: user.id, email: user.email });
-const facts = (d: DashboardRow) => ({ id: d.id, ownerId: d.owner.id, visibility: d.visibility, locked: d.locked });
-
 export class DashboardsService {
   constructor(
     private readonly db: Kysely<Database>,
@@ -89,7 +94,7 @@ export class DashboardsService {
 
   async get(user: SessionUser, id: string): Promise<DashboardView> {
     const dashboard = await this.visible(user, id);
-    await recordDashboardView(this.db, user.id, id);
+    await recordView(this.db, DASHBOARD_TABLES, user.id, id);
     return this.view(user, dashboard);
   }
 
@@ -104,15 +109,15 @@ export class DashboardsService {
     return { dashboards: dashboards.map((d) => ({ ...d, url: dashboardPermalink(d.id, d.name) })), hasMore };
   }
 
-  async versions(user: SessionUser, id: string): Promise<DashboardVersionSummary[]> {
+  async versions(user: SessionUser, id: string): Promise<VersionSummary[]> {
     await this.visible(user, id);
-    return listDashboardVersions(this.db, id);
+    return listVersions(this.db, DASHBOARD_TABLES, id);
   }
 
   async version(user: SessionUser, id: string, version: number): Promise<DashboardVersionView> {
     await this.visible(user, id);
     const row = await findDashboardVersion(this.db, id, version);
-    if (!row) throw new AppError(404, 'not_found', `Dashboard ${id} has no version ${version}.`);
+    if (!row) throw missingVersion(DASHBOARD, id, version);
     return versionView(row);
   }
 
@@ -135,7 +140,7 @@ export class DashboardsService {
     const checked = checkDashboardContent(content);
     await this.checkNewCards(user, checked, undefined);
     const id = await this.db.transaction().execute(async (trx) => {
-      const id = await insertDashboard(trx, { ownerId: user.id, visibility });
+      const id = await insertEntity(trx, DASHBOARD_TABLES, { ownerId: user.id, visibility });
       await insertDashboardVersion(trx, { dashboardId: id, version: 1, authorId: user.id, content: checked });
       await audit(trx, {
         action: 'dashboard.created',
@@ -149,17 +154,12 @@ export class DashboardsService {
 
   async update(user: SessionUser, id: string, change: DashboardChange): Promise<DashboardView> {
     const before = await this.visible(user, id);
-    const contentChange = Object.fromEntries(
-      Object.entries(change.content ?? {}).filter(([, value]) => value !== undefined),
-    ) as Partial<DashboardContent>;
+    const contentChange = contentChangeOf(change.content);
     const contentChanges = Object.keys(contentChange).length > 0;
     const settingsChange = change.visibility !== undefined || change.locked !== undefined;
     if (contentChanges) requireDashboardAccess(user, facts(before), 'edit');
     if (settingsChange) requireDashboardAccess(user, facts(before), 'manage');
-    if (contentChanges && change.baseVersion === undefined)
-      throw new AppError(400, 'invalid_request', 'Say which version your changes are based on (baseVersion).', {
-        field: 'baseVersion',
-      });
+    if (contentChanges) requireBaseVersion(change.baseVersion);
     await this.db.transaction().execute(async (trx) => {
       const dashboard = await this.lockForChange(trx, user, id);
       if (contentChanges) {
@@ -171,7 +171,7 @@ export class DashboardsService {
         const visibility = change.visibility ?? dashboard.visibility;
         const locked = change.locked ?? dashboard.locked;
         if (visibility !== dashboard.visibility || locked !== dashboard.locked) {
-          await updateDashboardSettings(trx, id, { visibility, locked });
+          await updateSettings(trx, DASHBOARD_TABLES, id, { visibility, locked });
           await audit(trx, {
             action: 'dashboard.settings_changed',
             actor: actorOf(user),
@@ -192,7 +192,7 @@ export class DashboardsService {
     await this.db.transaction().execute(async (trx) => {
       const dashboard = await this.lockForChange(trx, user, id);
       const old = await findDashboardVersion(trx, id, version);
-      if (!old) throw new AppError(404, 'not_found', `Dashboard ${id} has no version ${version}.`);
+      if (!old) throw missingVersion(DASHBOARD, id, version);
       await this.saveVersion(trx, user, dashboard, baseVersion, () => old.content, {
         action: 'dashboard.restored',
         restoredFrom: version,
@@ -210,17 +210,14 @@ export class DashboardsService {
     requireDashboardAccess(user, facts(source), 'fork');
     const fromVersion = options.version ?? source.currentVersion;
     const original = await findDashboardVersion(this.db, id, fromVersion);
-    if (!original) throw new AppError(404, 'not_found', `Dashboard ${id} has no version ${fromVersion}.`);
-    const content = checkDashboardContent({
-      ...original.content,
-      name: options.name ?? `${original.content.name} (fork)`.slice(0, 200),
-    });
+    if (!original) throw missingVersion(DASHBOARD, id, fromVersion);
+    const content = checkDashboardContent({ ...original.content, name: options.name ?? forkName(original.content.name) });
     const visibility = options.visibility ?? source.visibility;
     const forkId = await this.db.transaction().execute(async (trx) => {
-      const forkId = await insertDashboard(trx, {
+      const forkId = await insertEntity(trx, DASHBOARD_TABLES, {
         ownerId: user.id,
         visibility,
-        forkedFrom: { dashboardId: id, version: fromVersion },
+        forkedFrom: { id, version: fromVersion },
       });
       await insertDashboardVersion(trx, { dashboardId: forkId, version: 1, authorId: user.id, content });
       await audit(trx, {
@@ -238,7 +235,7 @@ export class DashboardsService {
     await this.db.transaction().execute(async (trx) => {
       const dashboard = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (dashboard.archivedAt) return;
-      await setDashboardArchived(trx, id, user.id);
+      await setArchived(trx, DASHBOARD_TABLES, id, user.id);
       await audit(trx, { action: 'dashboard.archived', actor: actorOf(user), details: { dashboardId: id } });
     });
     return this.get(user, id);
@@ -249,7 +246,7 @@ export class DashboardsService {
     await this.db.transaction().execute(async (trx) => {
       const dashboard = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (!dashboard.archivedAt) return;
-      await setDashboardArchived(trx, id, null);
+      await setArchived(trx, DASHBOARD_TABLES, id, null);
       await audit(trx, { action: 'dashboard.unarchived', actor: actorOf(user), details: { dashboardId: id } });
     });
     return this.get(user, id);
@@ -259,9 +256,9 @@ export class DashboardsService {
     requireDashboardAccess(user, facts(await this.visible(user, id)), 'purge');
     await this.db.transaction().execute(async (trx) => {
       const dashboard = await this.lockForChange(trx, user, id, { allowArchived: true });
-      if (!dashboard.archivedAt) throw new AppError(409, 'not_archived', 'Archive the dashboard before deleting it for good.');
+      requireArchived(DASHBOARD, dashboard);
       const current = await this.current(dashboard, trx);
-      await deleteDashboard(trx, id);
+      await deleteEntity(trx, DASHBOARD_TABLES, id);
       await audit(trx, {
         action: 'dashboard.purged',
         actor: actorOf(user),
@@ -273,8 +270,8 @@ export class DashboardsService {
   // -- internals --------------------------------------------------------------------------------------
 
   private async visible(user: SessionUser, id: string): Promise<DashboardRow> {
-    const dashboard = await findDashboard(this.db, id);
-    if (!dashboard || !permissionsFor(user, facts(dashboard)).read) throw dashboardNotFound(id);
+    const dashboard = await findEntity(this.db, DASHBOARD_TABLES, id);
+    if (!canRead(user, dashboard)) throw dashboardNotFound(id);
     return dashboard;
   }
 
@@ -290,11 +287,7 @@ export class DashboardsService {
     id: string,
     options: { allowArchived?: boolean } = {},
   ) {
-    const dashboard = await findDashboard(trx, id, { forUpdate: true });
-    if (!dashboard || !permissionsFor(user, facts(dashboard)).read) throw dashboardNotFound(id);
-    if (dashboard.archivedAt && !options.allowArchived)
-      throw new AppError(409, 'dashboard_archived', 'This dashboard is archived; unarchive it before changing it.');
-    return dashboard;
+    return changeable(DASHBOARD, user, id, await findEntity(trx, DASHBOARD_TABLES, id, { forUpdate: true }), options);
   }
 
   /**
@@ -328,17 +321,13 @@ export class DashboardsService {
   ): Promise<void> {
     requireDashboardAccess(user, facts(dashboard), 'edit');
     const current = await this.current(dashboard, trx);
-    const content = checkDashboardContent(nextContent(current.content));
-    if (sameDashboardContent(content, current.content)) return;
-    if (baseVersion !== dashboard.currentVersion) {
-      throw new AppError(
-        409,
-        'version_conflict',
-        `${personName(current.author)} saved version ${current.version} after the version ${baseVersion} you started from. ` +
-          'Compare the two, then save again based on the current version or discard your change.',
-        { currentVersion: { ...versionView(current), createdAt: current.createdAt.toISOString() } },
-      );
-    }
+    const content = contentToSave(
+      current,
+      baseVersion,
+      checkDashboardContent(nextContent(current.content)),
+      sameDashboardContent,
+    );
+    if (!content) return;
     await this.checkNewCards(user, content, current.content);
     const version = dashboard.currentVersion + 1;
     await insertDashboardVersion(trx, {
@@ -364,9 +353,9 @@ export class DashboardsService {
   private async view(user: SessionUser, dashboard: DashboardRow): Promise<DashboardView> {
     const current = await this.current(dashboard);
     let forkedFrom: DashboardView['forkedFrom'] = null;
-    if (dashboard.forkedFromDashboardId && dashboard.forkedFromVersion) {
-      const parent = await findDashboard(this.db, dashboard.forkedFromDashboardId);
-      if (parent && permissionsFor(user, facts(parent)).read) {
+    if (dashboard.forkedFromId && dashboard.forkedFromVersion) {
+      const parent = await findEntity(this.db, DASHBOARD_TABLES, dashboard.forkedFromId);
+      if (canRead(user, parent)) {
         const name = (await this.current(parent)).content.name;
         forkedFrom = {
           dashboardId: parent.id,
@@ -398,10 +387,6 @@ export class DashboardsService {
       permissions: permissionsFor(user, facts(dashboard)),
     };
   }
-}
-
-function personName(person: Person): string {
-  return person.name ?? person.email ?? `User ${person.id}`;
 }
 
 function audit(trx: Transaction<Database>, event: AuditEvent): Promise<string> {

@@ -1,39 +1,28 @@
-// Saved queries in the tools DB: Kysely only, `db` (or a transaction) first. Rules live in service.ts.
+// Saved queries in the tools DB: what is a query's own (content columns, search, cache setting); what it
+// shares with dashboards is in server/versioned/repository.ts. Kysely only, `db` (or a transaction) first.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, QueryVersionsTable } from '../../schema/database.js';
+import {
+  QUERY_TABLES,
+  entityRow,
+  selectEntity,
+  versionHeader,
+  type EntityRow,
+  type Person,
+  type VersionRow as SharedVersionRow,
+  type VersionSummary,
+} from '../versioned/repository.js';
 import type { QueryContent, VariableDeclaration } from './content.js';
 
-export interface Person {
-  id: string;
-  name: string | null;
-  email: string | null;
-}
+export type { Person };
 
-export interface QueryRow {
-  id: string;
-  owner: Person;
-  visibility: 'team' | 'private';
-  locked: boolean;
-  currentVersion: number;
-  forkedFromQueryId: string | null;
-  forkedFromVersion: number | null;
-  archivedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
+export interface QueryRow extends EntityRow {
   /** The result cache's max age for runs of this query; 0 = off. */
   cacheMaxAgeSeconds: number;
 }
 
-export interface VersionRow {
-  queryId: string;
-  version: number;
-  author: Person;
-  createdAt: Date;
-  restoredFrom: number | null;
-  content: QueryContent;
-}
-
-export type VersionSummary = Omit<VersionRow, 'content'> & { name: string };
+export type VersionRow = SharedVersionRow<QueryContent>;
+export type { VersionSummary };
 
 function toContent(row: Selectable<QueryVersionsTable>): QueryContent {
   return {
@@ -52,42 +41,10 @@ export async function findQuery(
   id: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<QueryRow | undefined> {
-  let query = db
-    .selectFrom('queries as q')
-    .innerJoin('users as o', 'o.id', 'q.owner_id')
-    .select([
-      'q.id',
-      'q.owner_id',
-      'o.name as owner_name',
-      'o.email as owner_email',
-      'q.visibility',
-      'q.locked',
-      'q.current_version',
-      'q.forked_from_query_id',
-      'q.forked_from_version',
-      'q.archived_at',
-      'q.created_at',
-      'q.updated_at',
-      'q.cache_max_age_seconds',
-    ])
-    .where('q.id', '=', id);
-  // Saves of one query queue on its row, so each compares its base version with the truth.
-  if (options.forUpdate) query = query.forUpdate('q');
-  const row = await query.executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    id: row.id,
-    owner: { id: row.owner_id, name: row.owner_name, email: row.owner_email },
-    visibility: row.visibility,
-    locked: row.locked,
-    currentVersion: row.current_version,
-    forkedFromQueryId: row.forked_from_query_id,
-    forkedFromVersion: row.forked_from_version,
-    archivedAt: row.archived_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    cacheMaxAgeSeconds: row.cache_max_age_seconds,
-  };
+  const row = await selectEntity(db, QUERY_TABLES, id, options)
+    .select(sql.ref<number>('e.cache_max_age_seconds').as('cache_max_age_seconds'))
+    .executeTakeFirst();
+  return row && { ...entityRow(row), cacheMaxAgeSeconds: row.cache_max_age_seconds };
 }
 
 export async function findVersion(db: Kysely<Database>, queryId: string, version: number): Promise<VersionRow | undefined> {
@@ -99,61 +56,7 @@ export async function findVersion(db: Kysely<Database>, queryId: string, version
     .where('v.query_id', '=', queryId)
     .where('v.version', '=', version)
     .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    queryId: row.query_id,
-    version: row.version,
-    author: { id: row.author_id, name: row.author_name, email: row.author_email },
-    createdAt: row.created_at,
-    restoredFrom: row.restored_from,
-    content: toContent(row),
-  };
-}
-
-/** Every version, newest first, without SQL (the history panel fetches one version when it needs it). */
-export async function listVersions(db: Kysely<Database>, queryId: string): Promise<VersionSummary[]> {
-  const rows = await db
-    .selectFrom('query_versions as v')
-    .innerJoin('users as a', 'a.id', 'v.author_id')
-    .select([
-      'v.query_id',
-      'v.version',
-      'v.name',
-      'v.created_at',
-      'v.restored_from',
-      'v.author_id',
-      'a.name as author_name',
-      'a.email as author_email',
-    ])
-    .where('v.query_id', '=', queryId)
-    .orderBy('v.version', 'desc')
-    .execute();
-  return rows.map((row) => ({
-    queryId: row.query_id,
-    version: row.version,
-    name: row.name,
-    author: { id: row.author_id, name: row.author_name, email: row.author_email },
-    createdAt: row.created_at,
-    restoredFrom: row.restored_from,
-  }));
-}
-
-export async function insertQuery(
-  db: Kysely<Database>,
-  values: { ownerId: string; visibility: 'team' | 'private'; forkedFrom?: { queryId: string; version: number } },
-): Promise<string> {
-  const row = await db
-    .insertInto('queries')
-    .values({
-      owner_id: values.ownerId,
-      visibility: values.visibility,
-      current_version: 1,
-      forked_from_query_id: values.forkedFrom?.queryId ?? null,
-      forked_from_version: values.forkedFrom?.version ?? null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  return row && { ...versionHeader(row), content: toContent(row) };
 }
 
 export async function insertVersion(
@@ -209,40 +112,12 @@ export async function refreshSearch(db: Kysely<Database>, queryId: string): Prom
     where q.id = ${queryId} and v.query_id = q.id and v.version = q.current_version and o.id = q.owner_id`.execute(db);
 }
 
-export async function updateSettings(
-  db: Kysely<Database>,
-  queryId: string,
-  settings: { visibility?: 'team' | 'private'; locked?: boolean; cache_max_age_seconds?: number },
-): Promise<void> {
+/** The result cache's max age for runs of this query (a query's own setting). */
+export async function setCacheMaxAge(db: Kysely<Database>, queryId: string, seconds: number): Promise<void> {
   await db
     .updateTable('queries')
-    .set({ ...settings, updated_at: sql<Date>`now()` })
+    .set({ cache_max_age_seconds: seconds, updated_at: sql<Date>`now()` })
     .where('id', '=', queryId)
-    .execute();
-}
-
-export async function setArchived(db: Kysely<Database>, queryId: string, archivedBy: string | null): Promise<void> {
-  await db
-    .updateTable('queries')
-    .set({
-      archived_at: archivedBy === null ? null : sql<Date>`now()`,
-      archived_by: archivedBy,
-      updated_at: sql<Date>`now()`,
-    })
-    .where('id', '=', queryId)
-    .execute();
-}
-
-/** Deletes the query with its versions and views (versions go only this way; see the migration). */
-export async function deleteQuery(db: Kysely<Database>, queryId: string): Promise<void> {
-  await db.deleteFrom('queries').where('id', '=', queryId).execute();
-}
-
-export async function recordView(db: Kysely<Database>, userId: string, queryId: string): Promise<void> {
-  await db
-    .insertInto('query_views')
-    .values({ user_id: userId, query_id: queryId, viewed_at: sql<Date>`now()` })
-    .onConflict((oc) => oc.columns(['user_id', 'query_id']).doUpdateSet({ viewed_at: sql<Date>`now()` }))
     .execute();
 }
 

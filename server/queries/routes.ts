@@ -17,9 +17,9 @@ import {
   UpdateBody,
   VersionParams,
   VersionSchema,
-  VersionSummarySchema,
 } from './schemas.js';
 import type { QueriesService } from './service.js';
+import { VersionListSchema } from '../versioned/schemas.js';
 
 const errors = { 400: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema };
 const tags = ['queries'];
@@ -156,7 +156,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { queries: Queries
         tags,
         summary: 'Every version of a query, newest first',
         params: QueryIdParams,
-        response: { 200: Type.Object({ versions: Type.Array(VersionSummarySchema) }), 404: ErrorSchema },
+        response: { 200: VersionListSchema, 404: ErrorSchema },
       },
     },
     async (request) => ({ versions: await queries.versions(currentUser(request), (request.params as IdParams).id, request.ip) }),

@@ -1,21 +1,32 @@
 // TypeBox schemas of the saved-query API: request validation, response filtering and OpenAPI in one place.
 import { Type, type Static } from 'typebox';
+import {
+  DateTime,
+  Nullable,
+  Person,
+  RestoreBody,
+  VersionParams,
+  VersionSummarySchema,
+  Visibility,
+  baseVersionField,
+  deleteBody,
+  entityIdParams,
+  forkBody,
+  listPagingFields,
+  lockedField,
+  permissionsSchema,
+  versionHeaderFields,
+} from '../versioned/schemas.js';
 import { LIMITS, VARIABLE_KINDS } from './content.js';
+
+export { RestoreBody, VersionParams, VersionSummarySchema };
 
 export const ErrorSchema = Type.Object(
   { error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) },
   { description: 'An error with a stable code; a 409 version_conflict also carries currentVersion' },
 );
 
-export const QueryIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$', description: 'Query id' }) });
-export const VersionParams = Type.Object({
-  id: Type.String({ pattern: '^[0-9]{1,18}$' }),
-  version: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
-});
-
-const Visibility = Type.Union([Type.Literal('team'), Type.Literal('private')], {
-  description: 'team: everyone signed in can see it; private: its owner and admins only',
-});
+export const QueryIdParams = entityIdParams('Query id');
 
 const Variable = Type.Object(
   {
@@ -75,9 +86,7 @@ export type CreateBody = Static<typeof CreateBody>;
 
 export const UpdateBody = Type.Object(
   {
-    baseVersion: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'The version these changes start from; 409 if it is no longer current' }),
-    ),
+    baseVersion: baseVersionField('The version these changes start from; 409 if it is no longer current'),
     name: Type.Optional(contentFields.name),
     description: Type.Optional(contentFields.description),
     tags: Type.Optional(contentFields.tags),
@@ -86,7 +95,7 @@ export const UpdateBody = Type.Object(
     variables: Type.Optional(contentFields.variables),
     chart: Type.Optional(contentFields.chart),
     visibility: Type.Optional(Visibility),
-    locked: Type.Optional(Type.Boolean({ description: 'Only the owner and admins may save new versions' })),
+    locked: lockedField,
     cacheMaxAgeSeconds: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 86_400, description: 'Runs may be answered from results at most this old; 0 = off' }),
     ),
@@ -95,61 +104,28 @@ export const UpdateBody = Type.Object(
 );
 export type UpdateBody = Static<typeof UpdateBody>;
 
-export const DeleteBody = Type.Optional(
-  Type.Object(
-    { purge: Type.Optional(Type.Boolean({ description: 'Delete an archived query for good (admins)' })) },
-    { additionalProperties: false },
-  ),
-);
+export const DeleteBody = deleteBody('Delete an archived query for good (admins)');
 
-export const ForkBody = Type.Optional(
-  Type.Object(
-    {
-      name: Type.Optional(contentFields.name),
-      visibility: Type.Optional(Visibility),
-      version: Type.Optional(Type.Integer({ minimum: 1, description: 'Fork this version instead of the current one' })),
-    },
-    { additionalProperties: false },
-  ),
-);
-
-export const RestoreBody = Type.Object({ baseVersion: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+export const ForkBody = forkBody(contentFields.name, { description: 'Fork this version instead of the current one' });
 
 export const ListQuerystring = Type.Object(
   {
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Search name, description, tags, SQL and owner' })),
-    filter: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('mine'), Type.Literal('recent')], { default: 'all' })),
+    filter: listPagingFields.filter,
     tag: Type.Optional(Type.String({ maxLength: LIMITS.tag })),
     archived: Type.Optional(Type.Boolean({ description: 'List archived queries instead' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    limit: listPagingFields.limit,
+    offset: listPagingFields.offset,
   },
   { additionalProperties: false },
 );
 export type ListQuerystring = Static<typeof ListQuerystring>;
 
-const DateTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const Person = Type.Object({ id: Type.String(), name: Nullable(Type.String()), email: Nullable(Type.String()) });
-
 export const VersionSchema = Type.Object({
-  version: Type.Integer(),
-  author: Person,
-  createdAt: DateTime,
-  restoredFrom: Nullable(Type.Integer()),
+  ...versionHeaderFields,
   ...contentFields,
   chart: Type.Unknown(),
 });
-
-export const VersionSummarySchema = Type.Object({
-  version: Type.Integer(),
-  name: Type.String(),
-  author: Person,
-  createdAt: DateTime,
-  restoredFrom: Nullable(Type.Integer()),
-});
-
-const actions = ['read', 'run', 'edit', 'fork', 'archive', 'manage', 'purge'] as const;
 
 export const QuerySchema = Type.Object({
   id: Type.String(),
@@ -173,15 +149,7 @@ export const QuerySchema = Type.Object({
     }),
   ),
   version: VersionSchema,
-  permissions: Type.Object(
-    Object.fromEntries(actions.map((action) => [action, Type.Boolean()])) as Record<
-      (typeof actions)[number],
-      ReturnType<typeof Type.Boolean>
-    >,
-    {
-      description: 'What the signed-in user may do with this query',
-    },
-  ),
+  permissions: permissionsSchema({ description: 'What the signed-in user may do with this query' }),
 });
 
 export const ListedQuerySchema = Type.Object({

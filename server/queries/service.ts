@@ -1,7 +1,9 @@
 // Saved queries: the rules. Every public method checks access first (access.ts), then works in one
 // transaction that also appends the audit event, so a change and its audit row commit together or not
 // at all. Saves are optimistic: each names the version it was based on, and a save based on anything
-// but the current version is refused with 409 and the current version, never applied over it.
+// but the current version is refused with 409 and the current version, never applied over it. Those
+// rules are shared with dashboards (server/versioned/); what is a query's own (data sources, SQL, the
+// result cache, search, refused reads audited) stays here.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import { AuditLog, type AuditEvent } from '../audit/service.js';
@@ -11,20 +13,14 @@ import { notFound, permissionsFor, requireAccess, type Permissions } from './acc
 import { checkContent, sameContent, type QueryContent, type VariableDeclaration } from './content.js';
 import {
   currentName,
-  deleteQuery,
   findQuery,
   findVersion,
-  insertQuery,
   insertVersion,
-  listVersions,
-  recordView,
   refreshSearch,
-  setArchived,
+  setCacheMaxAge,
   setCurrentVersion,
-  updateSettings,
   type Person,
   type QueryRow,
-  type VersionRow,
   type VersionSummary,
 } from './repository.js';
 import {
@@ -37,15 +33,35 @@ import {
   type Viewer,
 } from './search.repository.js';
 import { permalink } from './slug.js';
+import {
+  QUERY_TABLES,
+  deleteEntity,
+  insertEntity,
+  listVersions,
+  recordView,
+  setArchived,
+  updateSettings,
+  type Visibility,
+} from '../versioned/repository.js';
+import {
+  accessFacts,
+  actorOf,
+  changeable,
+  contentChangeOf,
+  contentToSave,
+  forkName,
+  missingVersion,
+  requireArchived,
+  requireBaseVersion,
+  versionView,
+  type VersionView as SharedVersionView,
+  type VersionedKind,
+} from '../versioned/rules.js';
 
-export type Visibility = 'team' | 'private';
+export type { Visibility };
+export type VersionView = SharedVersionView<QueryContent>;
 
-export interface VersionView extends QueryContent {
-  version: number;
-  author: Person;
-  createdAt: Date;
-  restoredFrom: number | null;
-}
+const QUERY: VersionedKind = { noun: 'query', notFound };
 
 export interface QueryView {
   id: string;
@@ -104,16 +120,7 @@ export type QueryAttempt = 'read' | 'read_versions' | 'run' | 'fork' | 'edit' | 
 /** Whether this user may save a query against this data source. */
 export type DataSourceCheck = (user: SessionUser, dataSource: string) => boolean;
 
-const versionView = (row: VersionRow): VersionView => ({
-  version: row.version,
-  author: row.author,
-  createdAt: row.createdAt,
-  restoredFrom: row.restoredFrom,
-  ...row.content,
-});
-
 const viewerOf = (user: SessionUser): Viewer => ({ id: user.id, admin: hasRole(user, 'admin') });
-const actorOf = (user: SessionUser) => ({ id: user.id, email: user.email });
 
 export class QueriesService {
   private trigram?: Promise<boolean>;
@@ -129,19 +136,19 @@ export class QueriesService {
 
   async get(user: SessionUser, id: string, clientIp?: string): Promise<QueryView> {
     const query = await this.visible(user, id, 'read', clientIp);
-    await recordView(this.db, user.id, id);
+    await recordView(this.db, QUERY_TABLES, user.id, id);
     return this.view(user, query);
   }
 
   async versions(user: SessionUser, id: string, clientIp?: string): Promise<VersionSummary[]> {
     await this.visible(user, id, 'read_versions', clientIp);
-    return listVersions(this.db, id);
+    return listVersions(this.db, QUERY_TABLES, id);
   }
 
   async version(user: SessionUser, id: string, version: number, clientIp?: string): Promise<VersionView> {
     await this.visible(user, id, 'read_versions', clientIp);
     const row = await findVersion(this.db, id, version);
-    if (!row) throw new AppError(404, 'not_found', `Query ${id} has no version ${version}.`);
+    if (!row) throw missingVersion(QUERY, id, version);
     return versionView(row);
   }
 
@@ -163,7 +170,7 @@ export class QueriesService {
     requireAccess(user, accessFacts(query), 'run');
     const wanted = version ?? query.currentVersion;
     const row = await findVersion(this.db, id, wanted);
-    if (!row) throw new AppError(404, 'not_found', `Query ${id} has no version ${wanted}.`);
+    if (!row) throw missingVersion(QUERY, id, wanted);
     const { content } = row;
     return {
       id,
@@ -204,7 +211,7 @@ export class QueriesService {
     const checked = checkContent(content);
     this.checkDataSource(user, checked.dataSource);
     const id = await this.db.transaction().execute(async (trx) => {
-      const id = await insertQuery(trx, { ownerId: user.id, visibility });
+      const id = await insertEntity(trx, QUERY_TABLES, { ownerId: user.id, visibility });
       await insertVersion(trx, { queryId: id, version: 1, authorId: user.id, content: checked });
       await refreshSearch(trx, id);
       await audit(trx, {
@@ -226,18 +233,13 @@ export class QueriesService {
    */
   async update(user: SessionUser, id: string, change: QueryChange, clientIp?: string): Promise<QueryView> {
     const before = await this.visible(user, id, 'edit', clientIp);
-    const contentChange = Object.fromEntries(
-      Object.entries(change.content ?? {}).filter(([, value]) => value !== undefined),
-    ) as Partial<QueryContent>;
+    const contentChange = contentChangeOf(change.content);
     const contentChanges = Object.keys(contentChange).length > 0;
     const settingsChange =
       change.visibility !== undefined || change.locked !== undefined || change.cacheMaxAgeSeconds !== undefined;
     if (contentChanges) requireAccess(user, accessFacts(before), 'edit');
     if (settingsChange) requireAccess(user, accessFacts(before), 'manage');
-    if (contentChanges && change.baseVersion === undefined)
-      throw new AppError(400, 'invalid_request', 'Say which version your changes are based on (baseVersion).', {
-        field: 'baseVersion',
-      });
+    if (contentChanges) requireBaseVersion(change.baseVersion);
 
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id);
@@ -251,7 +253,7 @@ export class QueriesService {
         const locked = change.locked ?? query.locked;
         const cacheMaxAgeSeconds = change.cacheMaxAgeSeconds ?? query.cacheMaxAgeSeconds;
         if (cacheMaxAgeSeconds !== query.cacheMaxAgeSeconds) {
-          await updateSettings(trx, id, { cache_max_age_seconds: cacheMaxAgeSeconds });
+          await setCacheMaxAge(trx, id, cacheMaxAgeSeconds);
           await audit(trx, {
             action: 'query.visibility_changed',
             actor: actorOf(user),
@@ -260,7 +262,7 @@ export class QueriesService {
           });
         }
         if (visibility !== query.visibility || locked !== query.locked) {
-          await updateSettings(trx, id, { visibility, locked });
+          await updateSettings(trx, QUERY_TABLES, id, { visibility, locked });
           await audit(trx, {
             action: 'query.visibility_changed',
             actor: actorOf(user),
@@ -288,7 +290,7 @@ export class QueriesService {
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id);
       const old = await findVersion(trx, id, version);
-      if (!old) throw new AppError(404, 'not_found', `Query ${id} has no version ${version}.`);
+      if (!old) throw missingVersion(QUERY, id, version);
       await this.saveVersion(trx, user, query, baseVersion, () => old.content, {
         action: 'query.restored',
         restoredFrom: version,
@@ -308,12 +310,16 @@ export class QueriesService {
     requireAccess(user, accessFacts(source), 'fork');
     const fromVersion = options.version ?? source.currentVersion;
     const original = await findVersion(this.db, id, fromVersion);
-    if (!original) throw new AppError(404, 'not_found', `Query ${id} has no version ${fromVersion}.`);
-    const content = checkContent({ ...original.content, name: options.name ?? `${original.content.name} (fork)`.slice(0, 200) });
+    if (!original) throw missingVersion(QUERY, id, fromVersion);
+    const content = checkContent({ ...original.content, name: options.name ?? forkName(original.content.name) });
     // A fork of a private query stays private unless its new owner says otherwise.
     const visibility = options.visibility ?? source.visibility;
     const forkId = await this.db.transaction().execute(async (trx) => {
-      const forkId = await insertQuery(trx, { ownerId: user.id, visibility, forkedFrom: { queryId: id, version: fromVersion } });
+      const forkId = await insertEntity(trx, QUERY_TABLES, {
+        ownerId: user.id,
+        visibility,
+        forkedFrom: { id, version: fromVersion },
+      });
       await insertVersion(trx, { queryId: forkId, version: 1, authorId: user.id, content });
       await refreshSearch(trx, forkId);
       await audit(trx, {
@@ -334,7 +340,7 @@ export class QueriesService {
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (query.archivedAt) return;
-      await setArchived(trx, id, user.id);
+      await setArchived(trx, QUERY_TABLES, id, user.id);
       await audit(trx, { action: 'query.archived', actor: actorOf(user), queryId: id, queryVersion: query.currentVersion });
     });
     return this.get(user, id);
@@ -345,7 +351,7 @@ export class QueriesService {
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id, { allowArchived: true });
       if (!query.archivedAt) return;
-      await setArchived(trx, id, null);
+      await setArchived(trx, QUERY_TABLES, id, null);
       await audit(trx, {
         action: 'query.restored',
         actor: actorOf(user),
@@ -362,9 +368,9 @@ export class QueriesService {
     requireAccess(user, accessFacts(await this.visible(user, id, 'purge', clientIp)), 'purge');
     await this.db.transaction().execute(async (trx) => {
       const query = await this.lockForChange(trx, user, id, { allowArchived: true });
-      if (!query.archivedAt) throw new AppError(409, 'not_archived', 'Archive the query before deleting it for good.');
+      requireArchived(QUERY, query);
       const name = await currentName(trx, id);
-      await deleteQuery(trx, id);
+      await deleteEntity(trx, QUERY_TABLES, id);
       await audit(trx, {
         action: 'query.purged',
         actor: actorOf(user),
@@ -406,11 +412,7 @@ export class QueriesService {
     id: string,
     options: { allowArchived?: boolean } = {},
   ) {
-    const query = await findQuery(trx, id, { forUpdate: true });
-    if (!query || !permissionsFor(user, accessFacts(query)).read) throw notFound(id);
-    if (query.archivedAt && !options.allowArchived)
-      throw new AppError(409, 'query_archived', 'This query is archived; unarchive it before changing it.');
-    return query;
+    return changeable(QUERY, user, id, await findQuery(trx, id, { forUpdate: true }), options);
   }
 
   private async saveVersion(
@@ -424,17 +426,8 @@ export class QueriesService {
     requireAccess(user, accessFacts(query), 'edit');
     const current = await findVersion(trx, query.id, query.currentVersion);
     if (!current) throw new Error(`query ${query.id} points at a missing version ${query.currentVersion}`);
-    const content = checkContent(nextContent(current.content));
-    if (sameContent(content, current.content)) return; // nothing changed (or the same change was saved already)
-    if (baseVersion !== query.currentVersion) {
-      throw new AppError(
-        409,
-        'version_conflict',
-        `${personName(current.author)} saved version ${current.version} after the version ${baseVersion} you started from. ` +
-          'Compare the two, then save again based on the current version or discard your change.',
-        { currentVersion: serialiseVersion(versionView(current)) },
-      );
-    }
+    const content = contentToSave(current, baseVersion, checkContent(nextContent(current.content)), sameContent);
+    if (!content) return; // nothing changed (or the same change was saved already)
     if (content.dataSource !== current.content.dataSource && !options.skipDataSourceCheck)
       this.checkDataSource(user, content.dataSource);
     const version = query.currentVersion + 1;
@@ -463,8 +456,8 @@ export class QueriesService {
     const current = await findVersion(this.db, query.id, query.currentVersion);
     if (!current) throw new Error(`query ${query.id} points at a missing version ${query.currentVersion}`);
     let forkedFrom: QueryView['forkedFrom'] = null;
-    if (query.forkedFromQueryId && query.forkedFromVersion) {
-      const parent = await findQuery(this.db, query.forkedFromQueryId);
+    if (query.forkedFromId && query.forkedFromVersion) {
+      const parent = await findQuery(this.db, query.forkedFromId);
       if (parent && permissionsFor(user, accessFacts(parent)).read) {
         const name = (await currentName(this.db, parent.id)) ?? '';
         forkedFrom = { queryId: parent.id, version: query.forkedFromVersion, name, url: permalink(parent.id, name) };
@@ -488,19 +481,6 @@ export class QueriesService {
       permissions: permissionsFor(user, accessFacts(query)),
     };
   }
-}
-
-function accessFacts(query: QueryRow) {
-  return { id: query.id, ownerId: query.owner.id, visibility: query.visibility, locked: query.locked };
-}
-
-function personName(person: Person): string {
-  return person.name ?? person.email ?? `User ${person.id}`;
-}
-
-/** Dates as ISO strings: the 409's details bypass the route's response schema. */
-export function serialiseVersion(version: VersionView): Omit<VersionView, 'createdAt'> & { createdAt: string } {
-  return { ...version, createdAt: version.createdAt.toISOString() };
 }
 
 /** Appends the event inside the caller's transaction: the change and its audit row commit together. */

@@ -1,33 +1,26 @@
 // The audit page as a newcomer found it (issue #18): the "Who" filter by email narrows "Runs per day" too
 // (defect 5), the outcome badge and its code stay apart and the outcome column fits a 1400 px window
 // (defect 8), and the count of started runs without an outcome is shown (defect 2).
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 
 describe.skipIf(!browserAvailable)('the audit page at 1400 px (Chromium)', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it(
     'filters the chart by email, keeps badge and code apart, fits the outcome, counts open runs',
     { timeout: 120_000 },
     async () => {
-      const admin = await signIn(server, 'admin', { email: 'ada@example.com' });
-      const dev = await signIn(server, 'editor', { email: 'a.rather.long.address.for.a.developer@notifications.example.com' });
-      const other = await signIn(server, 'editor', { email: 'other@example.com' });
+      const admin = await signIn(suite.server, 'admin', { email: 'ada@example.com' });
+      const dev = await signIn(suite.server, 'editor', {
+        email: 'a.rather.long.address.for.a.developer@notifications.example.com',
+      });
+      const other = await signIn(suite.server, 'editor', { email: 'other@example.com' });
       const longSql = `select ${Array.from({ length: 30 }, (_, i) => `column_number_${i}`).join(', ')} from notifications`;
       for (const who of [dev, dev, other]) {
-        await server.app.audit.record({
+        await suite.server.app.audit.record({
           action: 'run.started',
           actor: { id: who.user.id, email: who.user.email },
           dataSource: 'main',
@@ -35,7 +28,7 @@ describe.skipIf(!browserAvailable)('the audit page at 1400 px (Chromium)', () =>
           details: { runId: crypto.randomUUID() },
         });
       }
-      await server.app.audit.record({
+      await suite.server.app.audit.record({
         action: 'run.failed',
         actor: { id: dev.user.id, email: dev.user.email },
         dataSource: 'main',
@@ -45,11 +38,11 @@ describe.skipIf(!browserAvailable)('the audit page at 1400 px (Chromium)', () =>
       });
 
       const [name, value] = admin.cookie.split('=') as [string, string];
-      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-      await context.addCookies([{ name, value, url: server.origin }]);
+      const context = await suite.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      await context.addCookies([{ name, value, url: suite.server.origin }]);
       const page = await context.newPage();
-      const seen = watchPage(page, server.origin);
-      await page.goto(`${server.origin}/admin/audit`);
+      const seen = watchPage(page, suite.server.origin);
+      await page.goto(`${suite.server.origin}/admin/audit`);
 
       // Three run.started without an end (recorded by hand above): counted for the admin.
       await page

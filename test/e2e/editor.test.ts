@@ -1,11 +1,9 @@
 // The editor in Chromium against the real server: SQL typed with autocomplete, run with Ctrl+Enter, rows
 // in the grid and a chart with marks, errors placed in the SQL, variables round-tripping through the URL,
 // and no CSP violation along the way.
-import { mkdir } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import {
   completionSelected,
   currentUrl,
@@ -17,19 +15,10 @@ import {
 } from './editor-support.js';
 
 describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    await mkdir('test-results', { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser({ resultsDir: true });
 
   it('completes tables and columns, runs with Ctrl+Enter, shows rows and a line chart, then a bar chart', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await editorReady(page);
     await page.locator('[data-testid="schema-panel"]').getByRole('button', { name: 'jobs', exact: true }).waitFor();
@@ -70,7 +59,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
   });
 
   it('runs only the selection, formats SQL, and highlights the position of an error', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await replaceSql(page, 'select 1 as one;\nselect name, nonsense_column from services');
     await page.keyboard.press('Shift+Home'); // selects the second line
@@ -103,7 +92,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
   });
 
   it('mirrors variables in the URL and reads them back', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await replaceSql(
       page,
@@ -121,7 +110,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
     await page.locator('[data-testid="results"]').waitFor();
 
     // A fresh page from the link: the same values, and the same run.
-    const again = await openPage(browser, server, `${url.pathname}${url.search}`);
+    const again = await openPage(suite.browser, suite.server, `${url.pathname}${url.search}`);
     await replaceSql(again.page, await page.locator('.cm-content').innerText());
     const againForm = again.page.locator('[data-testid="variables"]');
     expect(await againForm.getByLabel('skip_status').inputValue()).toBe('cancelled');
@@ -137,7 +126,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
   });
 
   it('switches to dark and back, remembers the choice, and lists the shortcuts on "?"', async () => {
-    const editor = await openPage(browser, server, '/queries/new', { colorScheme: 'light' });
+    const editor = await openPage(suite.browser, suite.server, '/queries/new', { colorScheme: 'light' });
     const { page } = editor;
     await editorReady(page);
     const theme = () => page.locator('html').getAttribute('data-theme');
@@ -169,7 +158,7 @@ describe.skipIf(!browserAvailable)('SQL editor (Chromium)', { timeout: 90_000 },
   });
 
   it('shows the elapsed time, cancels a running query, and explains a query', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await replaceSql(page, 'select pg_sleep(20), 1 as n');
     await page.locator('.cm-content').focus();

@@ -1,12 +1,11 @@
 // Saved queries in Chromium, two people in two browser contexts: Alice creates and saves a query with a
 // variable; Bob opens the shared link, sees the same result, edits and saves; Alice's stale save is
 // refused with a diff and a choice, then she reads the history, diffs two versions and restores one.
-import { mkdir } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { jsonHeaders, signIn } from '../support/auth.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 
 const SQL_V1 =
   'select notification_status, count(*) as n\nfrom notifications\nwhere notification_type = {kind}\ngroup by 1\norder by 1';
@@ -14,23 +13,14 @@ const XSS = '<img src=x onerror=alert(1)>';
 
 // Two browsers through a whole sharing journey: minutes on a loaded 2-core machine, not seconds.
 describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    await mkdir('test-results', { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser({ resultsDir: true });
 
   async function open(name: string, path: string, role: 'viewer' | 'editor' = 'editor') {
-    const { cookie, user } = await signIn(server, role, { name });
+    const { cookie, user } = await signIn(suite.server, role, { name });
     const [cookieName, value] = cookie.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await context.addCookies([{ name: cookieName, value, url: server.origin }]);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.origin });
+    const context = await suite.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    await context.addCookies([{ name: cookieName, value, url: suite.server.origin }]);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.origin });
     await context.addInitScript(`
       window.__csp = [];
       document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
@@ -38,8 +28,8 @@ describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', { time
       window.alert = () => { window.__alerts += 1; };
     `);
     const page = await context.newPage();
-    const seen = watchPage(page, server.origin);
-    await page.goto(`${server.origin}${path}`);
+    const seen = watchPage(page, suite.server.origin);
+    await page.goto(`${suite.server.origin}${path}`);
     return { page, seen, user, context };
   }
 
@@ -119,10 +109,10 @@ describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', { time
     expect(await alice.page.getByRole('link', { name: 'New query' }).getAttribute('aria-current')).toBeNull();
     await alice.page.screenshot({ path: 'test-results/queries-restored.png', fullPage: true });
 
-    const stored = await server.app.inject({
+    const stored = await suite.server.app.inject({
       method: 'GET',
       url: `/api/queries/${queryId}`,
-      headers: { cookie: (await signIn(server, 'admin')).cookie },
+      headers: { cookie: (await signIn(suite.server, 'admin')).cookie },
     });
     expect(stored.json()).toMatchObject({
       currentVersion: 3,
@@ -140,12 +130,12 @@ describe.skipIf(!browserAvailable)('saved queries (Chromium, two users)', { time
   });
 
   it('lists and searches for a viewer, who runs but cannot save; an editor gets an unsaved draft back', async () => {
-    const owner = await signIn(server, 'editor', { name: 'Olive Owner' });
+    const owner = await signIn(suite.server, 'editor', { name: 'Olive Owner' });
     const create = (body: Record<string, unknown>) =>
-      server.app.inject({
+      suite.server.app.inject({
         method: 'POST',
         url: '/api/queries',
-        headers: jsonHeaders(owner, server),
+        headers: jsonHeaders(owner, suite.server),
         payload: JSON.stringify({ dataSource: 'main', ...body }),
       });
     const bounces = (

@@ -1,30 +1,21 @@
 // A variable whose dropdown is filled by a saved "options" query (issue #6 item 4), end to end.
 import { readFile } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 
 describe.skipIf(!browserAvailable)('variables from an options query (Chromium)', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it(
     'offers the options query rows as a dropdown, mirrors the choice in the URL and runs with it',
     { timeout: 60_000 },
     async () => {
-      const owner = await signIn(server, 'editor');
-      const headers = { cookie: owner.cookie, 'content-type': 'application/json', origin: server.origin };
+      const owner = await signIn(suite.server, 'editor');
+      const headers = { cookie: owner.cookie, 'content-type': 'application/json', origin: suite.server.origin };
       const save = async (body: unknown) => {
-        const res = await fetch(`${server.origin}/api/queries`, { method: 'POST', headers, body: JSON.stringify(body) });
+        const res = await fetch(`${suite.server.origin}/api/queries`, { method: 'POST', headers, body: JSON.stringify(body) });
         expect(res.status).toBe(201);
         return ((await res.json()) as { id: string }).id;
       };
@@ -39,7 +30,7 @@ describe.skipIf(!browserAvailable)('variables from an options query (Chromium)',
         dataSource: 'main',
         variables: [{ name: 'service_id', kind: 'number', optionsQueryId: optionsId }],
       });
-      const services = await server.app.dataSources
+      const services = await suite.server.app.dataSources
         .get('main')!
         .pool.query<{ id: number; name: string; sent: string }>(
           `select s.id, s.name, (select count(*) from notifications n where n.service_id = s.id)::text as sent from services s where s.name = 'Report a pothole'`,
@@ -47,12 +38,12 @@ describe.skipIf(!browserAvailable)('variables from an options query (Chromium)',
       const pothole = services.rows[0]!;
 
       const [name, value] = owner.cookie.split('=') as [string, string];
-      const context = await browser.newContext();
-      await context.addCookies([{ name, value, url: server.origin }]);
+      const context = await suite.browser.newContext();
+      await context.addCookies([{ name, value, url: suite.server.origin }]);
       const page = await context.newPage();
       context.setDefaultTimeout(30_000);
-      const seen = watchPage(page, server.origin);
-      await page.goto(`${server.origin}/queries/${queryId}`);
+      const seen = watchPage(page, suite.server.origin);
+      await page.goto(`${suite.server.origin}/queries/${queryId}`);
       const dropdown = page.getByTestId('variables').locator('select[name="service_id"]');
       await dropdown.waitFor({ timeout: 15_000 });
       expect(await dropdown.locator('option').allTextContents()).toEqual(
