@@ -255,7 +255,7 @@ export interface ResultsTable {
   columns: ColumnType<unknown, string, never>;
   row_count: number;
   truncated: boolean;
-  encoding: 'gzip';
+  encoding: 'gzip' | 'zstd';
   body: ColumnType<Buffer, Buffer, never>;
   byte_size: number;
   computed_at: ColumnType<Date, Date | string | undefined, never>;

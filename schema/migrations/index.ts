@@ -13,6 +13,7 @@ import * as dashboards from './2026-11-30T1253_dashboards.js';
 import * as auditRunIds from './2026-11-30T1317_audit_run_ids.js';
 import * as checks from './2026-11-30T1347_checks.js';
 import * as auditAnchors from './2026-11-30T1352_audit_anchors.js';
+import * as resultsZstd from './2026-11-30T2000_results_zstd.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1700_foundation': foundation,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30T1317_audit_run_ids': auditRunIds,
   '2026-11-30T1347_checks': checks,
   '2026-11-30T1352_audit_anchors': auditAnchors,
+  '2026-11-30T2000_results_zstd': resultsZstd,
 };

@@ -2,6 +2,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 
+/** How a result's body is compressed: zstd for new rows; gzip rows (written before) stay readable. */
+export type ResultEncoding = 'gzip' | 'zstd';
+
 export interface ResultRow {
   runId: string;
   ownerId: string;
@@ -13,7 +16,7 @@ export interface ResultRow {
   columns: unknown;
   rowCount: number;
   truncated: boolean;
-  encoding: 'gzip';
+  encoding: ResultEncoding;
   body: Buffer;
   byteSize: number;
   computedAt: Date;
@@ -51,7 +54,7 @@ type Selected = {
   columns: unknown;
   row_count: number;
   truncated: boolean;
-  encoding: 'gzip';
+  encoding: ResultEncoding;
   body: Buffer;
   byte_size: number;
   computed_at: Date;

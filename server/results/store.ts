@@ -1,5 +1,6 @@
 // The result store: the one place results are kept (DESIGN.md "Shared pieces"), used by the dashboard
-// cache and by background runs. Results live compressed (gzip) in the tools DB's `results` table.
+// cache and by background runs. Results live compressed (zstd; gzip rows from before stay readable) in
+// the tools DB's `results` table.
 //
 // API (new ResultStore(db, audit, { maxEntryBytes, maxTotalBytes })):
 // - put(result): stores one run's columns + rows (rowsJson: the engine's serialisation, JSON arrays
@@ -19,7 +20,7 @@
 // The store does not decide who may read a query: callers check access first and hand over the outcome.
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip, zstdCompress, zstdDecompress } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
@@ -33,11 +34,16 @@ import {
   insertResult,
   lockForEviction,
   totalBytes,
+  type ResultEncoding,
   type ResultRow,
 } from './repository.js';
 
-const compress = promisify(gzip);
-const decompress = promisify(gunzip);
+const ENCODING: ResultEncoding = 'zstd';
+const compress = promisify(zstdCompress);
+const decompressors: Record<ResultEncoding, (body: Buffer) => Promise<Buffer>> = {
+  zstd: promisify(zstdDecompress),
+  gzip: promisify(gunzip),
+};
 
 export interface StoredColumn {
   name: string;
@@ -139,9 +145,7 @@ export class ResultStore {
 
   async put(result: ResultToStore): Promise<PutOutcome> {
     if (result.cacheKey !== null && result.query === null) throw new Error('a cache key needs a saved query');
-    const body = await compress(typeof result.rowsJson === 'string' ? Buffer.from(result.rowsJson, 'utf8') : result.rowsJson, {
-      level: 6,
-    });
+    const body = await compress(typeof result.rowsJson === 'string' ? Buffer.from(result.rowsJson, 'utf8') : result.rowsJson);
     if (body.length > this.options.maxEntryBytes) return { stored: false, reason: 'entry_too_large', byteSize: body.length };
     const evicted = await this.db.transaction().execute(async (trx) => {
       await lockForEviction(trx);
@@ -156,7 +160,7 @@ export class ResultStore {
         columns: result.columns,
         rowCount: result.rowCount,
         truncated: result.truncated,
-        encoding: 'gzip',
+        encoding: ENCODING,
         body,
         byteSize: body.length,
         ttlSeconds: Math.max(1, Math.round(result.ttlSeconds)),
@@ -215,7 +219,7 @@ export class ResultStore {
     const meta = metaOf(row);
     // The rows are unpacked (on libuv's pool) while the audit row is written; they are returned only once
     // it is committed, and not at all if it fails.
-    const [, body] = await Promise.all([this.audit.record(audit(meta)), decompress(row.body)]);
+    const [, body] = await Promise.all([this.audit.record(audit(meta)), decompressors[row.encoding](row.body)]);
     return { ...meta, columns: row.columns as StoredColumn[], rowsJson: body };
   }
 }

@@ -6,6 +6,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../server/audit/service.js';
 import { connectToolsDb, type ToolsDb } from '../../server/db/tools-db.js';
+import { gzipSync, zstdDecompressSync } from 'node:zlib';
+import { insertResult } from '../../server/results/repository.js';
 import { cacheKey, ResultStore, type ResultToStore } from '../../server/results/store.js';
 import { createToolsDatabase, type TestToolsDatabase } from '../support/databases.js';
 
@@ -138,6 +140,41 @@ describe('result store', () => {
     expect(await store.readCached({ query, cacheKey: key, maxAgeSeconds: 300, audit: cacheHit(other) })).toBeUndefined();
   });
 
+  it('packs new results with zstd and still reads the gzip ones written before', async () => {
+    const store = new ResultStore(serving.db, audit, { maxEntryBytes: 1 << 20, maxTotalBytes: 1 << 30 });
+    const query = { id: queryId, version: 1, dataSource: 'main' };
+    const packed = entry(store, { params: { encoding: 'zstd' } });
+    await packed.put();
+    const stored = await serving.db
+      .selectFrom('results')
+      .select(['encoding', 'body'])
+      .where('run_id', '=', packed.result.runId)
+      .executeTakeFirstOrThrow();
+    expect(stored.encoding).toBe('zstd');
+    expect(zstdDecompressSync(stored.body).toString('utf8')).toBe(packed.result.rowsJson);
+
+    // A row as the store wrote it before zstd: gzip, marked so.
+    const old = entry(store, { params: { encoding: 'gzip' } });
+    await insertResult(serving.db, {
+      runId: old.result.runId,
+      ownerId: owner,
+      queryId,
+      queryVersion: 1,
+      dataSource: 'main',
+      cacheKey: old.key,
+      tier: null,
+      columns: old.result.columns,
+      rowCount: 100,
+      truncated: false,
+      encoding: 'gzip',
+      body: gzipSync(old.result.rowsJson as string),
+      byteSize: 1,
+      ttlSeconds: 60,
+    });
+    const found = await store.readCached({ query, cacheKey: old.key, maxAgeSeconds: 300, audit: cacheHit(other) });
+    expect(found?.rowsJson.toString('utf8')).toBe(old.result.rowsJson);
+  });
+
   it('gives a run by id to its owner or an admin only, for the query it came from', async () => {
     const store = new ResultStore(serving.db, audit, { maxEntryBytes: 1 << 20, maxTotalBytes: 1 << 30 });
     const { result, put } = entry(store, { cacheKey: null });
@@ -185,7 +222,7 @@ describe('result store', () => {
     const sample = await entry(probe, { params: { probe: true } }).put();
     await serving.db.deleteFrom('results').execute();
     const size = sample.byteSize;
-    const store = new ResultStore(serving.db, audit, { maxEntryBytes: size * 2, maxTotalBytes: size * 3 + size / 2 });
+    const store = new ResultStore(serving.db, audit, { maxEntryBytes: size * 2, maxTotalBytes: Math.floor(size * 3.5) }); // whole bytes, as the setting is
 
     const big = await entry(store, {
       rowsJson: Array.from({ length: 2000 }, () => JSON.stringify([randomUUID()])).join(','),
