@@ -62,4 +62,5 @@ EXPOSE 3000
 VOLUME ["/tmp"]
 # Slim images have no curl; node is already there. ECS runs the same command (deploy/lib).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
-CMD ["node", "--enable-source-maps", "/app/start.mjs"]
+# --liftoff-only: server/lib/node-flags.ts (V8 flags cannot be set from inside the process).
+CMD ["node", "--enable-source-maps", "--liftoff-only", "/app/start.mjs"]

@@ -13,6 +13,7 @@ import { loadConfig } from '../server/config.js';
 import { migrateToolsDb } from '../server/db/migrate.js';
 import { connectToolsDb } from '../server/db/tools-db.js';
 import { startEmbeddedCluster } from '../server/demo/embedded-cluster.js';
+import { SERVER_NODE_FLAGS } from '../server/lib/node-flags.js';
 import { sessionCookieName, sessionSigner } from '../server/plugins/session.js';
 import { freePort, startProcess, TSX_LOADER, waitForHttp, type RunningProcess } from '../test/support/processes.js';
 
@@ -163,10 +164,15 @@ export async function startEngineBench(options: {
       await toolsDb.close();
     }
 
-    const server = startProcess(process.execPath, [...(options.serverNodeArgs ?? []), '--import', TSX_LOADER, 'server/main.ts'], {
-      cwd: process.cwd(),
-      env,
-    });
+    // Started as `npm start` and the image start it: with the server's V8 flags.
+    const server = startProcess(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, ...(options.serverNodeArgs ?? []), '--import', TSX_LOADER, 'server/main.ts'],
+      {
+        cwd: process.cwd(),
+        env,
+      },
+    );
     cleanups.push(async () => {
       server.signalGroup('SIGTERM');
       await server.exited;

@@ -9,6 +9,7 @@ import type { DataSourceService } from './data-sources/service.js';
 import { migrateToolsDb } from './db/migrate.js';
 import { describeDatabaseConnectionError } from './db/tls.js';
 import { connectToolsDb } from './db/tools-db.js';
+import { missingNodeFlags } from './lib/node-flags.js';
 import { PORTHOLE_VERSION } from './lib/paths.js';
 import { portIsFree } from './lib/ports.js';
 import { loggerOptions } from './logger.js';
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     throw error;
+  }
+  const missingFlags = missingNodeFlags();
+  if (missingFlags.length) {
+    say(
+      `warning: node was started without ${missingFlags.join(' ')} (see server/lib/node-flags.ts): expect a one-off ~600 MB memory spike once the SQL parser gets hot`,
+    );
   }
 
   const shutdown = async (signal: string) => {

@@ -45,7 +45,7 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const BACKSLASH = 0x5c;
 const HEX = '0123456789abcdef';
-/** A batch's buffer starts small (most results are) and grows as rows come; a grown size is kept up to this. */
+/** The working buffer starts small (most results are) and grows as rows come; a grown size is kept up to this. */
 const FIRST_CAPACITY = 64 * 1024;
 const KEPT_CAPACITY = 2 * 1024 * 1024;
 /** Runs of plain bytes at least this long are copied natively; shorter ones byte by byte. */
@@ -59,7 +59,7 @@ const NATIVE_COPY = 48;
 export class CopyJsonBatch {
   rows = 0;
   /** Where each row's JSON ends in the batch (for cutting a batch at the byte cap). */
-  private ends: number[] = [];
+  private readonly ends: number[] = [];
   private buffer: Buffer;
   private length = 0;
   private readonly kinds: Kind[];
@@ -187,13 +187,17 @@ export class CopyJsonBatch {
       length = rows > 0 ? this.ends[rows - 1]! : 0;
     }
     // The bytes are UTF-8: PostgreSQL validates what it sends to a UTF8 client even from a SQL_ASCII
-    // database (the test shows it), so nothing needs decoding here.
-    const json = this.buffer.subarray(0, length);
-    // The next batch starts as large as this one grew (a batch of huge rows does not stay that large).
-    this.buffer = Buffer.allocUnsafe(Math.min(this.buffer.length, KEPT_CAPACITY));
+    // database (the test shows it), so nothing needs decoding here. The sink gets a copy of exactly these
+    // bytes and the working buffer is reused: a view would keep the whole buffer (up to twice the bytes,
+    // as it grows by doubling) alive until the socket took it and a GC ran, and a fresh buffer per batch
+    // made that garbage twice over.
+    const json = Buffer.allocUnsafe(length);
+    this.buffer.copy(json, 0, 0, length);
+    // A batch of huge rows does not keep its buffer that large.
+    if (this.buffer.length > KEPT_CAPACITY) this.buffer = Buffer.allocUnsafe(KEPT_CAPACITY);
     this.length = 0;
     this.rows = 0;
-    this.ends = [];
+    this.ends.length = 0;
     return { json, rows };
   }
 

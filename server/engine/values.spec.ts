@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnInfo, convertRows, converterFor, csvField, csvLine, isoTimestamp } from './values.js';
+import { columnInfo, convertRows, converterFor, csvField, csvLine, floatJson, isoTimestamp } from './values.js';
 
 describe('result values', () => {
   it('gives each column a kind for the UI', () => {
@@ -18,6 +18,25 @@ describe('result values', () => {
       [20, 1700, 701, 23, 701, 23].map(converterFor),
     );
     expect(rows[0]).toEqual(['9223372036854775807', '12345678901234567890.123456789', 0.1, 2147483647, 'NaN', null]);
+  });
+
+  it('writes a float as JSON exactly as String() of the number (the JSON of the COPY path)', () => {
+    const texts = [
+      '0',
+      '-0',
+      '0.1',
+      '333.3333333333333',
+      '-2.5',
+      '1e+21',
+      '1.5e-07',
+      '5e-324',
+      '1.7976931348623157e+308',
+      '123456789012',
+    ];
+    for (let i = 1; i < 2000; i++) texts.push(String((i * 7919) / 3), String(-i / 7), (i * 1e-9).toExponential());
+    for (const text of texts) expect(floatJson(text)).toBe(String(Number(text)));
+    expect(floatJson('NaN')).toBe('"NaN"');
+    expect(floatJson('-Infinity')).toBe('"-Infinity"');
   });
 
   it('prints floats in JavaScript notation with PostgreSQL digits', () => {
