@@ -11,13 +11,12 @@ import pg from 'pg';
 import {
   freePortPair,
   postgresProcessesUsing,
+  serverMainArgs,
   startProcess,
   TSX_LOADER,
   waitForHttp,
   type RunningProcess,
 } from './support/processes.js';
-
-const MAIN = path.resolve('server/main.ts');
 
 /** The listener is up before start-up has finished (the system.started event, the ready line). */
 async function waitForOutput(proc: RunningProcess, pattern: RegExp): Promise<void> {
@@ -43,8 +42,7 @@ describe('npm start (demo mode)', () => {
     for (const name of ['TOOLS_DATABASE_URL', 'MAIN_DATABASE_URL', 'TEST_DATABASE_URL', 'SESSION_SECRET']) delete env[name];
     return env;
   }
-  const startDemo = (port: number) =>
-    startProcess(process.execPath, ['--import', TSX_LOADER, MAIN], { cwd: workDir, env: demoEnv(port) });
+  const startDemo = (port: number) => startProcess(process.execPath, serverMainArgs(), { cwd: workDir, env: demoEnv(port) });
 
   async function bootAndStop(port: number, whileRunning?: () => Promise<void>): Promise<{ output: string }> {
     const proc = startDemo(port);

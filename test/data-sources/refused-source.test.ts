@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_SESSION_SECRET, type TestApp } from '../support/app.js';
 import { signIn } from '../support/auth.js';
 import { createMainDatabase, createToolsDatabase, type TestMainDatabase, type TestToolsDatabase } from '../support/databases.js';
-import { freePort, startProcess, TSX_LOADER } from '../support/processes.js';
+import { freePort, serverMainArgs, startProcess } from '../support/processes.js';
 
 describe('/readyz with a refused data source', () => {
   let dir: string;
@@ -93,7 +93,7 @@ describe('NODE_ENV=production with a refused main source', () => {
 
   const start = async (mainUrl: string) => {
     const port = await freePort();
-    const proc = startProcess(process.execPath, ['--import', TSX_LOADER, 'server/main.ts'], {
+    const proc = startProcess(process.execPath, serverMainArgs(), {
       cwd: process.cwd(),
       env: {
         PATH: process.env.PATH,

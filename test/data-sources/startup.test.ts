@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcess, TSX_LOADER } from '../support/processes.js';
+import { serverMainArgs, startProcess } from '../support/processes.js';
 
 describe('DATA_SOURCES_FILE at start-up', () => {
   let dir: string;
@@ -15,7 +15,7 @@ describe('DATA_SOURCES_FILE at start-up', () => {
   it('refuses to start on a bad file and names each problem', async () => {
     const file = path.join(dir, 'sources.json');
     await writeFile(file, JSON.stringify({ sources: [{ id: 'replica', urlEnv: 'NOT_SET_ANYWHERE' }, { id: 'Bad' }] }));
-    const proc = startProcess(process.execPath, ['--import', TSX_LOADER, 'server/main.ts'], {
+    const proc = startProcess(process.execPath, serverMainArgs(), {
       cwd: process.cwd(),
       env: {
         PATH: process.env.PATH,

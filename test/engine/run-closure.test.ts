@@ -5,7 +5,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SESSION_SECRET } from '../support/app.js';
 import { jsonHeaders, signIn, type SignedIn } from '../support/auth.js';
-import { freePort, startProcess, TSX_LOADER, waitForHttp, type RunningProcess } from '../support/processes.js';
+import { freePort, serverMainArgs, startProcess, waitForHttp, type RunningProcess } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { auditOf, backendsOf, toolsQuery, waitFor } from './support.js';
 
@@ -91,7 +91,7 @@ describe('one closing event per run.started', () => {
     // A second Porthole process on the same tools and main databases, killed while it runs a query.
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    child = startProcess(process.execPath, ['--import', TSX_LOADER, 'server/main.ts'], {
+    child = startProcess(process.execPath, serverMainArgs(), {
       cwd: process.cwd(),
       env: {
         PATH: process.env.PATH,

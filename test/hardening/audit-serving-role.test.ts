@@ -2,7 +2,6 @@
 // owner of the table, its schema or its trigger functions, able to SET ROLE to the owner, CREATEROLE)
 // is named by the check, makes /readyz 503 in production, and stops a production start-up with the fix.
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.js';
 import { auditLogRewriteRisks } from '../../server/audit/serving-role-check.js';
@@ -19,7 +18,7 @@ import {
   type TestMainDatabase,
   type TestToolsDatabase,
 } from '../support/databases.js';
-import { freePort, startProcess, TSX_LOADER, waitForHttp } from '../support/processes.js';
+import { freePort, serverMainArgs, startProcess, waitForHttp } from '../support/processes.js';
 
 const productionEnv = (tools: string, main: string, port: number, migration?: string): Record<string, string> => ({
   NODE_ENV: 'production',
@@ -106,7 +105,7 @@ describe('a serving role that could rewrite the audit log', () => {
 
   it('stops a production start-up with the problems and the fix, and starts with two roles', async () => {
     const start = (env: Record<string, string>) =>
-      startProcess(process.execPath, ['--import', TSX_LOADER, path.resolve('server/main.ts')], {
+      startProcess(process.execPath, serverMainArgs(), {
         cwd: process.cwd(),
         env: { PATH: process.env.PATH, ...env },
       });

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDatabaseConnectionError, withDatabaseTls } from '../../server/db/tls.js';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../../server/demo/embedded-cluster.js';
-import { freePort, startProcess, TSX_LOADER } from '../support/processes.js';
+import { freePort, serverMainArgs, startProcess } from '../support/processes.js';
 import { TEST_SESSION_SECRET } from '../support/app.js';
 import { makeTestCertificates } from '../support/certificates.js';
 
@@ -100,7 +100,7 @@ describe('verify-full TLS to the databases', () => {
       OIDC_CLIENT_ID: 'porthole',
       OIDC_CLIENT_SECRET: 'unused-here',
     };
-    const proc = startProcess(process.execPath, ['--import', TSX_LOADER, path.resolve('server/main.ts')], {
+    const proc = startProcess(process.execPath, serverMainArgs(), {
       cwd: process.cwd(),
       env,
     });

@@ -27,7 +27,7 @@ import { TEST_SESSION_SECRET, type TestApp } from '../support/app.js';
 import { jsonHeaders, signIn } from '../support/auth.js';
 import { makeTestCertificates, type TestCertificates } from '../support/certificates.js';
 import { createMainDatabase, createToolsDatabase, type TestToolsDatabase } from '../support/databases.js';
-import { freePort, startProcess, TSX_LOADER, waitForHttp } from '../support/processes.js';
+import { freePort, serverMainArgs, startProcess, waitForHttp } from '../support/processes.js';
 import { RdsIamEndpoint } from '../support/rds-iam-endpoint.js';
 
 const KEY_ID = 'AKIAPORTHOLETEST0001';
@@ -355,7 +355,7 @@ describe('IAM database authentication for the main database', () => {
   it('starts in production with the credentials the SDK finds itself (here: the environment) and passes the self-check', async () => {
     const port = await freePort();
     const [loginsBefore] = [endpoint.logins.length];
-    const server = startProcess(process.execPath, ['--import', TSX_LOADER, path.resolve('server/main.ts')], {
+    const server = startProcess(process.execPath, serverMainArgs(), {
       cwd: process.cwd(),
       env: {
         PATH: process.env.PATH,

@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { portIsFree } from '../../server/lib/ports.js';
+import { SERVER_NODE_FLAGS } from '../../server/lib/node-flags.js';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -14,6 +15,9 @@ export interface RunningProcess {
 
 /** `node --import tsx` that works from any working directory (tsx is resolved from this project). */
 export const TSX_LOADER = pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href;
+
+/** Node's arguments to start the server as `npm start` does (its V8 flags, then tsx), from any directory. */
+export const serverMainArgs = (): string[] => [...SERVER_NODE_FLAGS, '--import', TSX_LOADER, path.resolve('server/main.ts')];
 
 export function startProcess(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): RunningProcess {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
