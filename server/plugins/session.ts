@@ -27,10 +27,18 @@ declare module 'fastify' {
     user?: SessionUser;
     idToken?: string;
     pendingLogin?: PendingLogin;
+    /** When the idle expiry was last pushed forward (ms since the epoch). */
+    touchedAt?: number;
   }
 }
 
 const PURGE_CRON = '*/10 * * * *';
+/**
+ * Activity pushes the idle expiry (the row's and the cookie's) forward at most this often: a signed-in
+ * request saves its session only when it changed or this long after the last push, not on every request
+ * (a write and a commit each, four per dashboard refresh). The idle timeout is thus exact to a minute.
+ */
+export const SESSION_TOUCH_INTERVAL_MS = 60_000;
 
 export function sessionCookieName(publicUrl: string): string {
   return publicUrl.startsWith('https:') ? '__Host-porthole_session' : 'porthole_session';
@@ -72,12 +80,16 @@ export const sessionPlugin = fp(async function session(app: FastifyInstance, opt
     cookie: { path: '/', httpOnly: true, secure: config.publicUrl.startsWith('https:'), sameSite: 'lax', maxAge: idleMs },
     store: savingStore,
     saveUninitialized: false,
-    rolling: true,
+    rolling: false, // see SESSION_TOUCH_INTERVAL_MS: the touch below marks the session modified when due
   });
 
   app.addHook('onRequest', async (request) => {
     const user = request.session.get('user');
-    if (user) request.user = sessionPrincipal(user);
+    if (!user) return;
+    request.user = sessionPrincipal(user);
+    const touchedAt = request.session.get('touchedAt');
+    const now = Date.now();
+    if (typeof touchedAt !== 'number' || now - touchedAt >= SESSION_TOUCH_INTERVAL_MS) request.session.set('touchedAt', now);
   });
 
   // On the scheduler (registered before this plugin): once across tasks, logged there if it fails.

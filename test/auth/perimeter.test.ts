@@ -1,7 +1,7 @@
 // The web perimeter through app.inject(): sessions, cookies and CSRF (THREATS.md 28, 30, 35-37).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLIC_ROUTES } from '../../server/auth/perimeter.js';
-import { sessionCookieName, sessionSigner } from '../../server/plugins/session.js';
+import { SESSION_TOUCH_INTERVAL_MS, sessionCookieName, sessionSigner } from '../../server/plugins/session.js';
 import { startTestApp, TEST_SESSION_SECRET, type TestApp } from '../support/app.js';
 import { adminQuery } from '../support/databases.js';
 import { jsonHeaders, signIn } from '../support/auth.js';
@@ -100,21 +100,38 @@ describe('perimeter', () => {
 
   it('keeps the absolute lifetime fixed while activity pushes the idle expiry (THREATS.md 36)', async () => {
     const user = await signIn(t, 'editor');
-    const before = await adminQuery(
-      'select expires_at, absolute_expires_at from sessions where sid = $1',
-      [user.sessionId],
-      t.tools.database,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const expiries = async () =>
+      (
+        await adminQuery(
+          'select expires_at, absolute_expires_at from sessions where sid = $1',
+          [user.sessionId],
+          t.tools.database,
+        )
+      ).rows[0] as { expires_at: Date; absolute_expires_at: Date };
+    // The first request pushes the idle expiry; within the touch interval after it, a request leaves the
+    // row and the cookie alone: no write per request.
     expect((await me(user.cookie)).statusCode).toBe(200);
-    const after = await adminQuery(
-      'select expires_at, absolute_expires_at from sessions where sid = $1',
-      [user.sessionId],
+    const touched = await expiries();
+    const soon = await me(user.cookie);
+    expect(soon.statusCode).toBe(200);
+    expect(soon.headers['set-cookie']).toBeUndefined();
+    expect((await expiries()).expires_at.getTime()).toBe(touched.expires_at.getTime());
+
+    // Once the last push is older than the interval, the next request pushes the idle expiry (and the cookie's).
+    await adminQuery(
+      `update sessions set data = jsonb_set(data, '{touchedAt}', to_jsonb($2::bigint)) where sid = $1`,
+      [user.sessionId, Date.now() - SESSION_TOUCH_INTERVAL_MS - 1_000],
       t.tools.database,
     );
-    expect(after.rows[0].expires_at.getTime()).toBeGreaterThan(before.rows[0].expires_at.getTime());
-    expect(after.rows[0].absolute_expires_at.getTime()).toBe(before.rows[0].absolute_expires_at.getTime());
-    const lifetimeHours = (after.rows[0].absolute_expires_at.getTime() - Date.now()) / 3_600_000;
+    const before = await expiries();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const later = await me(user.cookie);
+    expect(later.statusCode).toBe(200);
+    expect([later.headers['set-cookie']].flat().join()).toMatch(/porthole_session=/);
+    const after = await expiries();
+    expect(after.expires_at.getTime()).toBeGreaterThan(before.expires_at.getTime());
+    expect(after.absolute_expires_at.getTime()).toBe(before.absolute_expires_at.getTime());
+    const lifetimeHours = (after.absolute_expires_at.getTime() - Date.now()) / 3_600_000;
     expect(lifetimeHours).toBeLessThanOrEqual(t.config.session.maxHours);
     expect(lifetimeHours).toBeGreaterThan(t.config.session.maxHours - 0.1);
   });
