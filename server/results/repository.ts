@@ -25,6 +25,9 @@ export interface ResultRow {
 
 export type NewResultRow = Omit<ResultRow, 'computedAt' | 'expiresAt'> & { ttlSeconds: number };
 
+/** A row without its body (what decides whether it may answer a run). */
+export type ResultMetaRow = Omit<ResultRow, 'body'>;
+
 const COLUMNS = [
   'run_id',
   'owner_id',
@@ -113,22 +116,35 @@ export async function findByRunId(db: Kysely<Database>, runId: string): Promise<
   return row ? toRow(row as Selected) : undefined;
 }
 
-/** The newest unexpired entry under this key computed at most maxAgeSeconds ago. */
+/** The newest unexpired entry under this key computed at most maxAgeSeconds ago, without its body. */
 export async function findNewestByKey(
   db: Kysely<Database>,
   cacheKey: string,
   maxAgeSeconds: number,
-): Promise<ResultRow | undefined> {
+): Promise<ResultMetaRow | undefined> {
   const row = await db
     .selectFrom('results')
-    .select(COLUMNS)
+    .select(COLUMNS.filter((column) => column !== 'body'))
     .where('cache_key', '=', cacheKey)
     .where('computed_at', '>=', sql<Date>`now() - make_interval(secs => ${maxAgeSeconds})`)
     .where('expires_at', '>', sql<Date>`now()`)
     .orderBy('computed_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row ? toRow(row as Selected) : undefined;
+  if (!row) return undefined;
+  const { body: _body, ...meta } = toRow(row as Selected);
+  return meta;
+}
+
+/** An unexpired entry's body. */
+export async function findBody(db: Kysely<Database>, runId: string): Promise<Buffer | undefined> {
+  const row = await db
+    .selectFrom('results')
+    .select('body')
+    .where('run_id', '=', runId)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return row?.body;
 }
 
 /** Deletes the oldest entries until the rest fit in maxTotalBytes; returns how many went. */

@@ -10,7 +10,8 @@
 // - readCached({ query, cacheKey, maxAgeSeconds, audit }): the newest entry under cacheKey
 //   computed within maxAgeSeconds, for a query the caller's service has ALREADY authorised (`query` is
 //   what that check returned, e.g. QueriesService.forRun); the entry must belong to that query version
-//   and data source.
+//   and data source. Its metadata is read from the tools DB every time; its compressed body comes
+//   from this task's memory when the task stored or read it lately (BodyMemo), else from the tools DB.
 // - readRun({ reader, runId, query, audit }): one run's result, for its owner or an admin only; `query`
 //   is the authorised saved query it came from (null for free SQL) and must match the entry.
 // - deleteForQuery(queryId) (purge), deleteExpired(), totalBytes().
@@ -25,17 +26,19 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { canonicalJson } from '../queries/content.js';
+import { BodyMemo, type PackedBody } from './body-memo.js';
 import {
   deleteByQueryId,
   deleteExpired,
   evictBeyond,
+  findBody,
   findByRunId,
   findNewestByKey,
   insertResult,
   lockForEviction,
   totalBytes,
   type ResultEncoding,
-  type ResultRow,
+  type ResultMetaRow,
 } from './repository.js';
 
 const ENCODING: ResultEncoding = 'zstd';
@@ -136,7 +139,12 @@ export function cacheKey(parts: CacheKeyParts): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** Compressed bodies kept in this task's memory (BodyMemo): about 80 results of 10,000 rows x 8 columns. */
+const MEMO_BYTES = 32 * 1024 * 1024;
+
 export class ResultStore {
+  private readonly bodies = new BodyMemo(MEMO_BYTES);
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditLog,
@@ -167,6 +175,7 @@ export class ResultStore {
       });
       return evictBeyond(trx, this.options.maxTotalBytes);
     });
+    this.bodies.set(result.runId, { encoding: ENCODING, body });
     return { stored: true, byteSize: body.length, evicted };
   }
 
@@ -186,7 +195,15 @@ export class ResultStore {
       row.dataSource !== read.query.dataSource
     )
       return undefined;
-    return this.deliver(row, read.audit);
+    // The body from this task's memory, or else read now: either way held before the read is audited.
+    let packed = this.bodies.get(row.runId);
+    if (!packed) {
+      const body = await findBody(this.db, row.runId);
+      if (!body) return undefined; // evicted or expired a moment ago
+      packed = { encoding: row.encoding, body };
+      this.bodies.set(row.runId, packed);
+    }
+    return this.deliver(row, packed, read.audit);
   }
 
   async readRun(read: {
@@ -199,7 +216,7 @@ export class ResultStore {
     if (!row) return undefined;
     if (row.ownerId !== read.reader.id && !read.reader.admin) return undefined;
     if (row.queryId === null ? read.query !== null : read.query?.id !== row.queryId) return undefined;
-    return this.deliver(row, read.audit);
+    return this.deliver(row, row, read.audit);
   }
 
   /** With a purged query: its results go too (the foreign key's cascade is the second layer). */
@@ -215,16 +232,16 @@ export class ResultStore {
     return totalBytes(this.db);
   }
 
-  private async deliver(row: ResultRow, audit: ReadAudit): Promise<StoredResult> {
+  private async deliver(row: ResultMetaRow, packed: PackedBody, audit: ReadAudit): Promise<StoredResult> {
     const meta = metaOf(row);
     // The rows are unpacked (on libuv's pool) while the audit row is written; they are returned only once
     // it is committed, and not at all if it fails.
-    const [, body] = await Promise.all([this.audit.record(audit(meta)), decompressors[row.encoding](row.body)]);
+    const [, body] = await Promise.all([this.audit.record(audit(meta)), decompressors[packed.encoding](packed.body)]);
     return { ...meta, columns: row.columns as StoredColumn[], rowsJson: body };
   }
 }
 
-function metaOf(row: ResultRow): ResultMeta {
+function metaOf(row: ResultMetaRow): ResultMeta {
   return {
     runId: row.runId,
     ownerId: row.ownerId,
