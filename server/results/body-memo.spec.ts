@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BodyMemo } from './body-memo.js';
 
+// Buffer.alloc below the pool size still gets its own memory (only allocUnsafe and from() use the pool).
 const packed = (bytes: number) => ({ encoding: 'zstd' as const, body: Buffer.alloc(bytes) });
 
 describe('BodyMemo', () => {
@@ -25,5 +26,15 @@ describe('BodyMemo', () => {
     expect(memo.size).toEqual({ entries: 1, bytes: 50 });
     memo.delete('a');
     expect(memo.size).toEqual({ entries: 0, bytes: 0 });
+  });
+
+  it('counts the whole memory a body keeps alive, not only its length', () => {
+    const memo = new BodyMemo(100);
+    const chunk = Buffer.alloc(80);
+    memo.set('view', { encoding: 'zstd', body: chunk.subarray(0, 10) });
+    expect(memo.size).toEqual({ entries: 1, bytes: 80 });
+    memo.set('other', packed(30)); // 110 > 100: the view (oldest) goes
+    expect(memo.get('view')).toBeUndefined();
+    expect(memo.size).toEqual({ entries: 1, bytes: 30 });
   });
 });

@@ -9,6 +9,12 @@ export interface PackedBody {
   body: Buffer;
 }
 
+/**
+ * What keeping a body costs: its whole backing memory, not its length (a view of a larger buffer keeps
+ * all of it; a small buffer from Node's shared pool is counted at the pool's size, erring high).
+ */
+const retained = (packed: PackedBody) => Math.max(packed.body.length, packed.body.buffer.byteLength);
+
 export class BodyMemo {
   private readonly entries = new Map<string, PackedBody>();
   private bytes = 0;
@@ -26,14 +32,14 @@ export class BodyMemo {
   }
 
   set(runId: string, packed: PackedBody): void {
-    if (packed.body.length > this.maxBytes) return;
+    if (retained(packed) > this.maxBytes) return;
     this.delete(runId);
     this.entries.set(runId, packed);
-    this.bytes += packed.body.length;
+    this.bytes += retained(packed);
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.entries.delete(oldest);
-      this.bytes -= entry.body.length;
+      this.bytes -= retained(entry);
     }
   }
 
@@ -41,7 +47,7 @@ export class BodyMemo {
     const found = this.entries.get(runId);
     if (!found) return;
     this.entries.delete(runId);
-    this.bytes -= found.body.length;
+    this.bytes -= retained(found);
   }
 
   get size(): { entries: number; bytes: number } {
