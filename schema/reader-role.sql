@@ -24,8 +24,9 @@
 --
 -- What it changes beyond the role itself (all per database, visible in \dp and \df+):
 --   * TEMPORARY on the database is revoked from PUBLIC and granted back to the login roles that use the
---     database (its owner, owners of its schemas or tables, roles granted CONNECT explicitly), so the
---     reader loses temp tables; another role that needs them is given TEMPORARY explicitly.
+--     database (its owner, owners of its schemas or tables, roles granted CONNECT explicitly, but not
+--     other readers set up by this script), so the reader loses temp tables; another role that needs
+--     them is given TEMPORARY explicitly.
 --   * EXECUTE on large-object writers (lo_*), on backend signals (pg_cancel_backend,
 --     pg_terminate_backend) and on the activity functions that reveal other sessions' SQL
 --     (pg_stat_get_activity, pg_stat_get_backend_activity) is revoked from PUBLIC and granted back to
@@ -140,9 +141,12 @@ begin
     -- Granted back to the roles that use this database (its owner, owners of schemas or relations in
     -- it, roles granted CONNECT explicitly), not to every login role on the server: each grant is a
     -- dependency that would stop that role from being dropped.
+    -- Other readers set up by this script (read-only by default: another tier's role) get nothing back.
     for other_role in
       select r.rolname from pg_roles r
       where r.rolcanlogin and r.rolname <> reader and r.rolname !~ '^pg_'
+        and not exists (select from pg_db_role_setting s
+                        where s.setrole = r.oid and 'default_transaction_read_only=on' = any(s.setconfig))
         and (r.oid = (select datdba from pg_database where datname = current_database())
              or exists (select from pg_namespace n where n.nspowner = r.oid and n.nspname !~ '^pg_' and n.nspname <> 'information_schema')
              or exists (select from pg_class c where c.relowner = r.oid and c.relnamespace <> 'pg_catalog'::regnamespace)

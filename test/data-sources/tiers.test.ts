@@ -294,6 +294,17 @@ describe('access tiers', () => {
     }
   });
 
+  it('leaves no tier able to create temporary tables, whichever tier the script set up first', async () => {
+    // reader-role.sql gives TEMPORARY back to the database's other users; another tier's reader is not one.
+    const { rows: grants } = await mainQuery(
+      t,
+      `select r.rolname, has_database_privilege(r.rolname, current_database(), 'TEMPORARY') as temp
+       from pg_roles r where r.rolname = any($1::text[]) order by 1`,
+      [[t.main.readerRole, t.main.pii!.role]],
+    );
+    expect(grants).toEqual([t.main.readerRole, t.main.pii!.role].sort().map((rolname) => ({ rolname, temp: false })));
+  });
+
   it("checks every tier's pool for readiness", async () => {
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode, res.body).toBe(200);
