@@ -12,7 +12,7 @@ import { startProcess, TSX_LOADER } from '../../test/support/processes.js';
 const START = path.resolve('deploy/container/start.mjs');
 const SCRIPT = path.resolve('test/fixtures/container/send-alert-mail.ts');
 // An IAM user's SMTP password is base64 (+, /, =); the user name may be anything a document holds.
-const USERNAME = 'AKIA/smtp+user@ses';
+const USERNAME = 'smtp/test+user@ses';
 const PASSWORD = 'BPw+x/y:z%20@=';
 
 let smtp: SMTPServer;

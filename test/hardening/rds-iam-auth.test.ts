@@ -30,7 +30,8 @@ import { createMainDatabase, createToolsDatabase, type TestToolsDatabase } from 
 import { freePort, serverMainArgs, startProcess, waitForHttp } from '../support/processes.js';
 import { RdsIamEndpoint } from '../support/rds-iam-endpoint.js';
 
-const KEY_ID = 'AKIAPORTHOLETEST0001';
+// Made-up credentials for the simulated endpoint (it only checks the signature): nothing AWS would issue.
+const KEY_ID = 'porthole-test-key-id';
 const SECRET = 'porthole-test-secret-access-key-0000000000';
 const REGION = 'eu-west-2';
 const READER = 'porthole_iam_reader';
@@ -332,7 +333,7 @@ describe('IAM database authentication for the main database', () => {
       [READER, await sign({ user: 'someone_else' }), 'DBUser is someone_else, not porthole_iam_reader'],
       [READER, await sign({ port: 1 }), `signed for localhost:1, not localhost:${endpoint.port}`],
       [READER, await sign({ region: 'us-east-1' }), 'region us-east-1, not eu-west-2'],
-      [READER, await sign({ keyId: 'AKIAUNKNOWN000000000' }), 'unknown access key AKIAUNKNOWN000000000'],
+      [READER, await sign({ keyId: 'unknown-test-key-id' }), 'unknown access key unknown-test-key-id'],
       [READER, (await sign()).replace(/X-Amz-Expires=900/, 'X-Amz-Expires=3600'), 'X-Amz-Expires 3600'],
       [READER, 'plain-reader-password', 'not a presigned URL'],
       ['plain_reader', await sign({ user: 'plain_reader' }), 'plain_reader is not a member of rds_iam'],
