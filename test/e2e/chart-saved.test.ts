@@ -1,11 +1,10 @@
 // A saved query whose stored chart settings were tampered with (THREATS.md 40) and whose name, column
 // names and cells carry markup (THREATS.md 39): the permalink opens, the chart still renders from the
 // parts Porthole understands, no script runs, no request leaves the origin, and the CSP holds.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonHeaders, signIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { expectCleanPage, openPage } from './editor-support.js';
 
 const PAYLOAD = '<img src=x onerror=alert(1)>';
@@ -25,21 +24,13 @@ const hostileChart = {
 };
 
 describe.skipIf(!browserAvailable)('saved chart settings (Chromium)', { timeout: 90_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it('ignores a smuggled Vega spec and renders markup in names and titles as text (THREATS 39, 40)', async () => {
-    const owner = await signIn(server, 'editor');
-    const response = await fetch(`${server.origin}/api/queries`, {
+    const owner = await signIn(suite.server, 'editor');
+    const response = await fetch(`${suite.server.origin}/api/queries`, {
       method: 'POST',
-      headers: jsonHeaders(owner, server),
+      headers: jsonHeaders(owner, suite.server),
       body: JSON.stringify({
         name: PAYLOAD,
         dataSource: 'main',
@@ -50,7 +41,7 @@ describe.skipIf(!browserAvailable)('saved chart settings (Chromium)', { timeout:
     expect(response.status).toBe(201);
     const created = (await response.json()) as { url: string };
 
-    const editor = await openPage(browser, server, created.url);
+    const editor = await openPage(suite.browser, suite.server, created.url);
     const { page } = editor;
     const chart = page.locator('[data-testid="chart"][data-status="drawn"]');
     await chart.waitFor();
@@ -68,10 +59,10 @@ describe.skipIf(!browserAvailable)('saved chart settings (Chromium)', { timeout:
   });
 
   it('lets a viewer run a saved query and see its chart, with the SQL read-only', async () => {
-    const owner = await signIn(server, 'editor');
-    const response = await fetch(`${server.origin}/api/queries`, {
+    const owner = await signIn(suite.server, 'editor');
+    const response = await fetch(`${suite.server.origin}/api/queries`, {
       method: 'POST',
-      headers: jsonHeaders(owner, server),
+      headers: jsonHeaders(owner, suite.server),
       body: JSON.stringify({
         name: 'Jobs per day',
         dataSource: 'main',
@@ -80,7 +71,7 @@ describe.skipIf(!browserAvailable)('saved chart settings (Chromium)', { timeout:
       }),
     });
     const created = (await response.json()) as { url: string };
-    const viewer = await openPage(browser, server, created.url, { role: 'viewer' });
+    const viewer = await openPage(suite.browser, suite.server, created.url, { role: 'viewer' });
     const { page } = viewer;
     const chart = page.locator('[data-testid="chart"][data-status="drawn"][data-type="area"]');
     await chart.waitFor();

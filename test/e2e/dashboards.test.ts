@@ -2,32 +2,23 @@
 // date range and sees both cards redraw, shares the link with a viewer who sees the same values, and the
 // TV mode shows it alone, dark. With SCREENSHOTS=1 it also writes the README's dashboard screenshots.
 import type { Page } from 'playwright-core';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDemoContent, DEMO_DASHBOARD_NAME } from '../../server/demo/content.js';
 import { jsonHeaders, signIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { currentUrl, expectCleanPage, openPage } from './editor-support.js';
 
 const allDrawn = (page: Page) => page.locator('[data-testid="dashboard"][data-all-drawn="true"]').waitFor({ timeout: 60_000 });
 
 describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   async function saveQuery(body: Record<string, unknown>): Promise<{ id: string; url: string }> {
-    const owner = await signIn(server, 'editor');
-    const response = await fetch(`${server.origin}/api/queries`, {
+    const owner = await signIn(suite.server, 'editor');
+    const response = await fetch(`${suite.server.origin}/api/queries`, {
       method: 'POST',
-      headers: jsonHeaders(owner, server),
+      headers: jsonHeaders(owner, suite.server),
       body: JSON.stringify({ dataSource: 'main', ...body }),
     });
     expect(response.status).toBe(201);
@@ -51,7 +42,7 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
       variables: range,
     });
 
-    const editor = await openPage(browser, server, '/dashboards');
+    const editor = await openPage(suite.browser, suite.server, '/dashboards');
     const { page } = editor;
     await page.getByRole('button', { name: 'New dashboard' }).click();
     await page.locator('[data-testid="dashboard-editor"]').waitFor();
@@ -104,7 +95,7 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
     await expectCleanPage(editor);
 
     // A viewer opening the link sees the same range and the same number (from the cache: no new run).
-    const viewer = await openPage(browser, server, link.pathname + link.search, { role: 'viewer' });
+    const viewer = await openPage(suite.browser, suite.server, link.pathname + link.search, { role: 'viewer' });
     await allDrawn(viewer.page);
     expect(await viewer.page.getByLabel('start_time').inputValue()).toBe(start);
     expect(await viewer.page.locator('[data-testid="card-number"]').textContent()).toBe(after);
@@ -114,7 +105,7 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
     await viewer.close();
 
     // TV mode: no header, dark, the cards drawn.
-    const tv = await openPage(browser, server, `${link.pathname}${link.search}&tv=1`, { role: 'viewer' });
+    const tv = await openPage(suite.browser, suite.server, `${link.pathname}${link.search}&tv=1`, { role: 'viewer' });
     await allDrawn(tv.page);
     expect(await tv.page.locator('header nav[aria-label="Main"]').count()).toBe(0);
     expect(await tv.page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
@@ -125,9 +116,9 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
 
   it('shows the conflict dialog when someone saved meanwhile, and saves mine on top of theirs', async () => {
     const query = await saveQuery({ name: 'Conflict e2e', sql: 'select 1 as one' });
-    const other = await signIn(server, 'editor', { name: 'Olga Other' });
+    const other = await signIn(suite.server, 'editor', { name: 'Olga Other' });
     const post = (method: string, path: string, body: unknown) =>
-      fetch(`${server.origin}${path}`, { method, headers: jsonHeaders(other, server), body: JSON.stringify(body) });
+      fetch(`${suite.server.origin}${path}`, { method, headers: jsonHeaders(other, suite.server), body: JSON.stringify(body) });
     const created = (await (
       await post('POST', '/api/dashboards', {
         name: 'Conflict board',
@@ -148,7 +139,7 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
       })
     ).json()) as { id: string; url: string };
 
-    const editor = await openPage(browser, server, created.url);
+    const editor = await openPage(suite.browser, suite.server, created.url);
     const { page } = editor;
     await allDrawn(page);
     await page.getByRole('button', { name: 'Edit' }).click();
@@ -166,9 +157,9 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
   });
 
   it.skipIf(process.env.SCREENSHOTS !== '1')('writes the README screenshots of the demo dashboard', async () => {
-    await createDemoContent(server.app, 'https://demo-issuer.test');
-    const list = await fetch(`${server.origin}/api/dashboards?q=${encodeURIComponent(DEMO_DASHBOARD_NAME)}`, {
-      headers: { cookie: (await signIn(server, 'viewer')).cookie },
+    await createDemoContent(suite.server.app, 'https://demo-issuer.test');
+    const list = await fetch(`${suite.server.origin}/api/dashboards?q=${encodeURIComponent(DEMO_DASHBOARD_NAME)}`, {
+      headers: { cookie: (await signIn(suite.server, 'viewer')).cookie },
     });
     const { dashboards } = (await list.json()) as { dashboards: Array<{ url: string }> };
     const url = `${dashboards[0]!.url}?start_time=2020-01-01T00:00Z`;
@@ -177,7 +168,10 @@ describe.skipIf(!browserAvailable)('dashboards (Chromium)', { timeout: 180_000 }
       ['dashboard-dark', 'dark', ''],
       ['dashboard-tv', 'dark', '&tv=1'],
     ] as const) {
-      const shot = await openPage(browser, server, url + suffix, { colorScheme, viewport: { width: 1440, height: 1100 } });
+      const shot = await openPage(suite.browser, suite.server, url + suffix, {
+        colorScheme,
+        viewport: { width: 1440, height: 1100 },
+      });
       await allDrawn(shot.page); // every card's content is on screen, its chart rendered
       await shot.page.screenshot({ path: `docs/${file}.png`, fullPage: true });
       // A chart redrawn while the picture was taken (it would show blank) fails here instead of in the README.

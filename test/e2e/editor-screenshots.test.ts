@@ -1,9 +1,8 @@
 // The README's screenshots: the editor with a line chart and with a bar chart, light and dark. Runs only
 // with SCREENSHOTS=1 (it writes into docs/): SCREENSHOTS=1 npx vitest run test/e2e/editor-screenshots.test.ts
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { describe, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { openPage, replaceSql, runAndWait } from './editor-support.js';
 
 const CHARTS = {
@@ -20,20 +19,15 @@ order by 1, 2`,
 };
 
 describe.skipIf(!browserAvailable || process.env.SCREENSHOTS !== '1')('README screenshots', { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   for (const colorScheme of ['light', 'dark'] as const) {
     for (const [kind, sql] of Object.entries(CHARTS)) {
       it(`${kind} chart, ${colorScheme}`, async () => {
-        const editor = await openPage(browser, server, '/queries/new', { colorScheme, viewport: { width: 1280, height: 800 } });
+        const editor = await openPage(suite.browser, suite.server, '/queries/new', {
+          colorScheme,
+          viewport: { width: 1280, height: 800 },
+        });
         const { page } = editor;
         await replaceSql(page, sql);
         await runAndWait(page);

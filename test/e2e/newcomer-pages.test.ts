@@ -1,26 +1,17 @@
 // What a newcomer saw on the query pages (issue #18): numbers cut at the bottom of a long result (defect
 // 6), and messages that disagreed (defect 9): /queries/new for a viewer, "Copy link" without variables, a
 // stale "Fill in" after a variable was added.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { signIn } from '../support/auth.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
 
 describe.skipIf(!browserAvailable)('query pages as a newcomer found them (Chromium)', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it('sizes a column for its widest value: 10,000 shows whole at the bottom of 10,000 rows', { timeout: 120_000 }, async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await replaceSql(page, 'select n from generate_series(1, 10000) n');
     await runAndWait(page);
@@ -40,7 +31,7 @@ describe.skipIf(!browserAvailable)('query pages as a newcomer found them (Chromi
   });
 
   it('tells a viewer that /queries/new needs the editor role, not that nothing lives there', async () => {
-    const viewer = await openPage(browser, server, '/queries/new', { role: 'viewer' });
+    const viewer = await openPage(suite.browser, suite.server, '/queries/new', { role: 'viewer' });
     await viewer.page.getByTestId('needs-role').waitFor();
     expect(await viewer.page.getByTestId('needs-role').innerText()).toBe(
       'Writing a new query needs the editor role; you are a viewer. Ask an admin if you need it.',
@@ -51,7 +42,7 @@ describe.skipIf(!browserAvailable)('query pages as a newcomer found them (Chromi
   });
 
   it('follows the variables in the "Fill in" message, and copies a link without claiming variable values', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await replaceSql(page, 'select count(*) from notifications where created_at >= {start_time} and created_at < {end_time}');
     await page.getByTestId('run').click();
@@ -72,16 +63,16 @@ describe.skipIf(!browserAvailable)('query pages as a newcomer found them (Chromi
     await editor.close();
 
     // A saved query without variables: "Link copied.", nothing about variable values.
-    const owner = await signIn(server, 'editor');
-    const created = await server.app.inject({
+    const owner = await signIn(suite.server, 'editor');
+    const created = await suite.server.app.inject({
       method: 'POST',
       url: '/api/queries',
-      headers: { cookie: owner.cookie, 'content-type': 'application/json', origin: server.origin },
+      headers: { cookie: owner.cookie, 'content-type': 'application/json', origin: suite.server.origin },
       payload: JSON.stringify({ name: 'No variables', dataSource: 'main', sql: 'select 1 as one' }),
     });
     const saved = created.json() as { url: string };
-    const reader = await openPage(browser, server, saved.url);
-    await reader.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.origin });
+    const reader = await openPage(suite.browser, suite.server, saved.url);
+    await reader.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.origin });
     await reader.page.getByRole('button', { name: 'Copy link' }).click();
     await reader.page
       .getByTestId('save-status')

@@ -2,12 +2,11 @@
 // relative in the URL (today-29d .. tomorrow, the end exclusive), the inputs show the dates it stands for
 // now, "Use as defaults" saves the values with the query, and a plain link to it runs at once, without a
 // "Fill in", with the absolute values (in the browser's zone) in the run's audit event.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveRelativeTime } from '../../server/lib/relative-time.js';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { adminQuery } from '../support/databases.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { currentUrl, expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
 
 const SQL =
@@ -15,18 +14,10 @@ const SQL =
 const ZONE = 'Europe/London'; // openPage's browser zone
 
 describe.skipIf(!browserAvailable)('relative date presets and saved defaults (Chromium)', { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it('keeps a preset rolling in the link, saves it as the default, and runs a plain link at once', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await page.getByLabel('Query name').fill('Daily notifications');
     await replaceSql(page, SQL);
@@ -55,7 +46,7 @@ describe.skipIf(!browserAvailable)('relative date presets and saved defaults (Ch
     const { rows: versions } = await adminQuery(
       'select variables from query_versions where query_id = $1',
       [queryId],
-      server.tools.database,
+      suite.server.tools.database,
     );
     expect(versions).toEqual([
       {
@@ -69,7 +60,7 @@ describe.skipIf(!browserAvailable)('relative date presets and saved defaults (Ch
 
     // A viewer opens the plain link: it runs at once with the defaults, nothing to fill in, and the URL
     // stays plain (the defaults are the query's, not the link's).
-    const viewer = await openPage(browser, server, path, { role: 'viewer' });
+    const viewer = await openPage(suite.browser, suite.server, path, { role: 'viewer' });
     const vpage = viewer.page;
     await vpage.locator('[data-testid="workbench"][data-runs="1"]').waitFor();
     await vpage.getByTestId('run-summary').waitFor();
@@ -79,7 +70,7 @@ describe.skipIf(!browserAvailable)('relative date presets and saved defaults (Ch
     const { rows: started } = await adminQuery(
       `select params, details from audit_events where action = 'run.started' and query_id = $1 order by seq desc limit 1`,
       [queryId],
-      server.tools.database,
+      suite.server.tools.database,
     );
     const event = started[0] as { params: Record<string, string>; details: Record<string, unknown> };
     expect(event.details).toMatchObject({ relativeParams: { start_time: 'today-29d', end_time: 'tomorrow' }, timeZone: ZONE });
@@ -93,7 +84,7 @@ describe.skipIf(!browserAvailable)('relative date presets and saved defaults (Ch
     await viewer.close();
 
     // A link naming another preset opens with it.
-    const week = await openPage(browser, server, `${path}?start_time=today-6d&end_time=tomorrow`, { role: 'viewer' });
+    const week = await openPage(suite.browser, suite.server, `${path}?start_time=today-6d&end_time=tomorrow`, { role: 'viewer' });
     await week.page.locator('[data-testid="workbench"][data-runs="1"]').waitFor();
     expect(await week.page.getByTestId('variables').getByLabel('Time range preset').inputValue()).toBe('Last 7 days');
     await week.close();

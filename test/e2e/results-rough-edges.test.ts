@@ -2,10 +2,10 @@
 // (no "12 PM" between days), counts have whole-number ticks ("0, 1", not "0.0 ... 1.0"), Automatic says
 // in one line why it draws nothing, the audit page's "Runs per day" says "1 run", not "1 runs", and the
 // grid shows a timestamptz with its zone and a timestamp without time zone as stored.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
 
 /** The labels Vega drew on the chart's x and y axes (SVG renderer: fewer than 1,000 marks). */
@@ -18,21 +18,13 @@ async function axisLabels(page: Page, root = page.locator('body')) {
 }
 
 describe.skipIf(!browserAvailable)('chart axes, chart messages and grid timestamps (Chromium)', { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it('counts runs per day on the audit page in whole numbers: "1 run"', async () => {
-    const admin = await openPage(browser, server, '/queries/new', { role: 'admin' });
+    const admin = await openPage(suite.browser, suite.server, '/queries/new', { role: 'admin' });
     await replaceSql(admin.page, 'select 1 as one');
     await runAndWait(admin.page);
-    await admin.page.goto(`${server.origin}/admin/audit`);
+    await admin.page.goto(`${suite.server.origin}/admin/audit`);
     // The first test of this file, on a fresh server: one run so far (the activity loads after the page).
     const heading = admin.page.locator('#activity-heading', { hasText: '(1 run)' });
     await heading.waitFor({ timeout: 30_000 });
@@ -46,7 +38,7 @@ describe.skipIf(!browserAvailable)('chart axes, chart messages and grid timestam
 
   it('labels a daily series by day, counts by whole numbers, and says why Automatic draws nothing', async () => {
     // Paris: the server truncates to UTC days, which are 01:00 here; the chart still reads them as days.
-    const editor = await openPage(browser, server, '/queries/new', { timezoneId: 'Europe/Paris' });
+    const editor = await openPage(suite.browser, suite.server, '/queries/new', { timezoneId: 'Europe/Paris' });
     const { page } = editor;
     await replaceSql(
       page,
@@ -80,7 +72,7 @@ describe.skipIf(!browserAvailable)('chart axes, chart messages and grid timestam
     const sql =
       "select timestamptz '2024-06-01 12:00:00+00' as sent_at, timestamp '2024-06-01 12:00:00' as wall_clock,\n" +
       "  timestamptz '2024-01-15 08:30:00.25+00' as winter_sent_at, date '2024-06-01' as day";
-    const paris = await openPage(browser, server, '/queries/new', { timezoneId: 'Europe/Paris' });
+    const paris = await openPage(suite.browser, suite.server, '/queries/new', { timezoneId: 'Europe/Paris' });
     await replaceSql(paris.page, sql);
     await runAndWait(paris.page);
     const grid = paris.page.getByTestId('results');
@@ -104,7 +96,7 @@ describe.skipIf(!browserAvailable)('chart axes, chart messages and grid timestam
     await expectCleanPage(paris);
     await paris.close();
 
-    const utc = await openPage(browser, server, '/queries/new', { timezoneId: 'UTC' });
+    const utc = await openPage(suite.browser, suite.server, '/queries/new', { timezoneId: 'UTC' });
     await replaceSql(utc.page, sql);
     await runAndWait(utc.page);
     expect(await utc.page.getByTestId('results').locator('[role="row"]').nth(1).getByRole('gridcell').allInnerTexts()).toEqual([

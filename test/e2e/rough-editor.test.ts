@@ -3,25 +3,16 @@
 // and Runs panel squeezed the editor with no way to put it away, and a draft restored from an earlier
 // visit ran by itself on load.
 import type { Page, Request } from 'playwright-core';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { completionSelected, editorReady, expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
 
 type Box = { x: number; y: number; width: number; height: number };
 const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
 describe.skipIf(!browserAvailable)('editor rough edges (Chromium)', { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   /** Saves a new query through the page and returns its permalink path. */
   async function saveQuery(page: Page, name: string, sql: string): Promise<string> {
@@ -43,7 +34,7 @@ describe.skipIf(!browserAvailable)('editor rough edges (Chromium)', { timeout: 1
   }
 
   it('closes the completion list when a run starts, and keeps Cancel away from where Run was', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     await editorReady(page);
     await page.locator('[data-testid="schema-panel"]').getByRole('button', { name: 'jobs', exact: true }).waitFor();
@@ -77,7 +68,7 @@ describe.skipIf(!browserAvailable)('editor rough edges (Chromium)', { timeout: 1
   });
 
   it('keeps the schema panel within the editor height, so the results start right below', async () => {
-    const editor = await openPage(browser, server, '/queries/new', { viewport: { width: 1360, height: 800 } });
+    const editor = await openPage(suite.browser, suite.server, '/queries/new', { viewport: { width: 1360, height: 800 } });
     const { page } = editor;
     const panel = page.locator('[data-testid="schema-panel"]');
     await panel.getByRole('button', { name: 'jobs', exact: true }).waitFor();
@@ -101,10 +92,10 @@ describe.skipIf(!browserAvailable)('editor rough edges (Chromium)', { timeout: 1
   });
 
   it('folds the History and Runs panel away on a saved query, and remembers it', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     const path = await saveQuery(page, 'Foldable history', 'select 1 as one');
-    await page.goto(`${server.origin}${path}`);
+    await page.goto(`${suite.server.origin}${path}`);
     await page.locator('[data-testid="workbench"][data-runs="1"]').waitFor();
     const history = page.getByTestId('history');
     await history.waitFor();
@@ -135,10 +126,10 @@ describe.skipIf(!browserAvailable)('editor rough edges (Chromium)', { timeout: 1
   });
 
   it('brings back an unsaved draft without running it', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     const path = await saveQuery(page, 'Draft not run', "select 'saved' as version");
-    await page.goto(`${server.origin}${path}`);
+    await page.goto(`${suite.server.origin}${path}`);
     await page.locator('[data-testid="workbench"][data-runs="1"]').waitFor();
     await replaceSql(page, "select 'draft' as version, pg_sleep(0.1)");
     await page.getByTestId('save-status').getByText('Unsaved changes').waitFor();

@@ -1,21 +1,13 @@
 // Save as a newcomer found it (issue #18): a faded button that did not say why (the query needed a name),
 // a bright Save with nothing to save, and a Team/Private switch that changed silently.
-import type { Browser, Locator } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import type { Locator } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { expectCleanPage, openPage, replaceSql } from './editor-support.js';
 
 describe.skipIf(!browserAvailable)('Save and sharing states (Chromium)', { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   /** The text an element's aria-describedby points at (what a screen reader reads after its name). */
   async function description(locator: Locator): Promise<string> {
@@ -33,7 +25,7 @@ describe.skipIf(!browserAvailable)('Save and sharing states (Chromium)', { timeo
   }
 
   it('says why Save is off, calls a saved query "Saved", and confirms the Team/Private switch', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     const save = page.getByTestId('save');
     const status = page.getByTestId('save-status');

@@ -1,26 +1,17 @@
 // Rows of a slow query appear while it is still running (issue #6 item 5), in Chromium.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 
 describe.skipIf(!browserAvailable)('rows arriving (Chromium)', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it('shows the first rows while the query runs, then all of them', { timeout: 90_000 }, async () => {
-    const editor = await signIn(server, 'editor');
-    const headers = { cookie: editor.cookie, 'content-type': 'application/json', origin: server.origin };
+    const editor = await signIn(suite.server, 'editor');
+    const headers = { cookie: editor.cookie, 'content-type': 'application/json', origin: suite.server.origin };
     // 300 rows at 20 ms each: the first batch (100 rows) arrives after ~2 s, the rest after ~6 s.
-    const created = await fetch(`${server.origin}/api/queries`, {
+    const created = await fetch(`${suite.server.origin}/api/queries`, {
       method: 'POST',
       headers,
       body: JSON.stringify({
@@ -32,12 +23,12 @@ describe.skipIf(!browserAvailable)('rows arriving (Chromium)', () => {
     const { id } = (await created.json()) as { id: string };
 
     const [name, value] = editor.cookie.split('=') as [string, string];
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     context.setDefaultTimeout(30_000);
-    await context.addCookies([{ name, value, url: server.origin }]);
+    await context.addCookies([{ name, value, url: suite.server.origin }]);
     const page = await context.newPage();
-    const seen = watchPage(page, server.origin);
-    await page.goto(`${server.origin}/queries/${id}`); // a permalink runs the query on open
+    const seen = watchPage(page, suite.server.origin);
+    await page.goto(`${suite.server.origin}/queries/${id}`); // a permalink runs the query on open
 
     await page.getByTestId('rows-so-far').getByText('100 rows so far').waitFor();
     expect(await page.getByTestId('cancel').isVisible()).toBe(true); // still running

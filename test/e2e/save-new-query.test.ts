@@ -3,36 +3,27 @@
 // one run.finished, no cancel nobody asked for; a query saved before it was ever run is not run by the
 // save either. Opening the permalink afterwards still runs it once.
 import type { Request } from 'playwright-core';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { adminQuery } from '../support/databases.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { expectCleanPage, openPage, replaceSql, runAndWait } from './editor-support.js';
 
 describe.skipIf(!browserAvailable)('saving a new query (Chromium)', { timeout: 90_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   const runActions = async (sqlMarker: string) => {
     const { rows } = await adminQuery(
       `select action from audit_events where action like 'run.%' and sql like $1 or details->>'runId' in
          (select details->>'runId' from audit_events where sql like $1) order by seq`,
       [`%${sqlMarker}%`],
-      server.tools.database,
+      suite.server.tools.database,
     );
     return rows.map((row: { action: string }) => row.action);
   };
 
   it('starts no run on Save: the permalink shows the rows already fetched', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     const runs: string[] = [];
     page.on('request', (request: Request) => {
@@ -66,7 +57,7 @@ describe.skipIf(!browserAvailable)('saving a new query (Chromium)', { timeout: 9
   });
 
   it('does not run a query saved before it was ever run', async () => {
-    const editor = await openPage(browser, server, '/queries/new');
+    const editor = await openPage(suite.browser, suite.server, '/queries/new');
     const { page } = editor;
     const runs: string[] = [];
     page.on('request', (request: Request) => {

@@ -1,30 +1,21 @@
 // The app shell in a real browser: it renders, reports both databases ready, and trips no CSP rule.
 import { mkdir } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { signIn } from '../support/auth.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 
 describe.skipIf(!browserAvailable)('web shell (Chromium)', { timeout: 60_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = serverAndBrowser();
 
   it('renders the header and the status of both databases with no CSP violation', async () => {
-    const { cookie } = await signIn(server, 'admin', { name: 'Shell Tester' });
+    const { cookie } = await signIn(suite.server, 'admin', { name: 'Shell Tester' });
     const [name, value] = cookie.split('=') as [string, string];
-    const context = await browser.newContext();
-    await context.addCookies([{ name, value, url: server.origin }]);
+    const context = await suite.browser.newContext();
+    await context.addCookies([{ name, value, url: suite.server.origin }]);
     const page = await context.newPage();
-    const seen = watchPage(page, server.origin);
-    await page.goto(`${server.origin}/`);
+    const seen = watchPage(page, suite.server.origin);
+    await page.goto(`${suite.server.origin}/`);
     await page.getByText('Shell Tester').waitFor();
     await expect(page.getByRole('link', { name: 'Porthole' })).toBeTruthy();
     await page.getByText('Main database (read-only): ok').waitFor();
@@ -44,9 +35,9 @@ describe.skipIf(!browserAvailable)('web shell (Chromium)', { timeout: 60_000 }, 
 
     await page.getByRole('link', { name: 'Queries' }).click();
     await page.getByRole('heading', { name: 'Queries' }).waitFor();
-    expect(page.url()).toBe(`${server.origin}/queries`);
+    expect(page.url()).toBe(`${suite.server.origin}/queries`);
 
-    await page.goto(`${server.origin}/some/deep/link`);
+    await page.goto(`${suite.server.origin}/some/deep/link`);
     await page.getByText('/some/deep/link').waitFor();
     expect(seen.cspViolations).toEqual([]);
     expect(seen.foreignRequests).toEqual([]);
