@@ -70,13 +70,8 @@ export class RowCollector implements RowSink {
   }
 
   /** The rows as JSON array elements, comma-separated, UTF-8, ready to be placed inside [ ]. */
-  get rowsBytes(): Buffer {
+  get rowsJson(): Buffer {
     return Buffer.concat(this.parts.flatMap((part, i) => (i > 0 ? [COMMA, part] : [part])));
-  }
-
-  /** The same as text. */
-  get rowsJson(): string {
-    return this.rowsBytes.toString('utf8');
   }
 }
 

@@ -231,7 +231,7 @@ export class RunService {
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
     const collected = new RowCollector();
     const totals = await this.runJsonStreaming(context, target, params, collected, requestedId, 'document');
-    return { ...totals, columns: collected.described, rowsJson: collected.rowsBytes };
+    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
   }
 
   /**
@@ -276,7 +276,7 @@ export class RunService {
   private async executeCollected(context: RunContext, plan: Plan): Promise<JsonRun> {
     const collected = new RowCollector();
     const totals = await this.executeStreaming(context, plan, collected, 'document');
-    return { ...totals, columns: collected.described, rowsJson: collected.rowsBytes };
+    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
   }
 
   private async executeStreaming(

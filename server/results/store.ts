@@ -81,7 +81,7 @@ export interface ResultToStore {
   tier: string | null;
   columns: StoredColumn[];
   /** Rows as the engine serialises them: JSON arrays joined by commas, without the outer brackets (UTF-8). */
-  rowsJson: Buffer | string;
+  rowsJson: Buffer;
   rowCount: number;
   truncated: boolean;
   /** Seconds until the entry expires (it is deleted by deleteExpired()). */
@@ -162,7 +162,7 @@ export class ResultStore {
 
   async put(result: ResultToStore): Promise<PutOutcome> {
     if (result.cacheKey !== null && result.query === null) throw new Error('a cache key needs a saved query');
-    const body = await compress(typeof result.rowsJson === 'string' ? Buffer.from(result.rowsJson, 'utf8') : result.rowsJson);
+    const body = await compress(result.rowsJson);
     if (body.length > this.options.maxEntryBytes) return { stored: false, reason: 'entry_too_large', byteSize: body.length };
     const evicted = await this.db.transaction().execute(async (trx) => {
       await lockForEviction(trx);

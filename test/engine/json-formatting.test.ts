@@ -169,7 +169,7 @@ describe('JSON rows through COPY equal the converters, byte for byte', () => {
       const execution = new Execution(connection, prepared);
       const collected = new RowCollector();
       await execution.json(LIMITS, collected, formatting ? { formatting } : {});
-      return { json: collected.rowsJson, formatting: execution.formatting };
+      return { json: collected.rowsJson.toString('utf8'), formatting: execution.formatting };
     } finally {
       await connection.release();
     }

@@ -39,7 +39,7 @@ describe('the runner without the guard, as a role that could write', () => {
       await connection.begin(5_000);
       const collected = new RowCollector();
       await new Execution(connection, unguarded(text)).json({ maxRows: 100, maxBytes: 1e6, maxRowBytes: 1e6 }, collected);
-      return { rows: JSON.parse(`[${collected.rowsJson}]`) as unknown[][] };
+      return { rows: JSON.parse(`[${collected.rowsJson.toString('utf8')}]`) as unknown[][] };
     } catch (error) {
       return { code: (error as pg.DatabaseError).code ?? '', message: (error as Error).message };
     } finally {

@@ -69,10 +69,13 @@ describe('result store', () => {
   const rows = (n: number, width = 40) =>
     Array.from({ length: n }, (_, i) => JSON.stringify([i, `row ${i} ${'x'.repeat(width)}`])).join(',');
 
-  function entry(store: ResultStore, fields: Partial<ResultToStore> & { params?: Record<string, unknown>; qid?: string } = {}) {
+  /** A result as the tests write it: rows as text (the store takes them as UTF-8 bytes). */
+  type TextResult = Omit<ResultToStore, 'rowsJson'> & { rowsJson: string };
+
+  function entry(store: ResultStore, fields: Partial<TextResult> & { params?: Record<string, unknown>; qid?: string } = {}) {
     const qid = fields.qid ?? queryId;
     const key = cacheKey({ queryId: qid, queryVersion: 1, dataSource: 'main', params: fields.params ?? {}, tier: null });
-    const result: ResultToStore = {
+    const result: TextResult = {
       runId: randomUUID(),
       ownerId: owner,
       query: { id: qid, version: 1 },
@@ -89,7 +92,7 @@ describe('result store', () => {
       ttlSeconds: 3600,
       ...fields,
     };
-    return { result, key, put: () => store.put(result) };
+    return { result, key, put: () => store.put({ ...result, rowsJson: Buffer.from(result.rowsJson) }) };
   }
 
   const cacheHit = (who: string) => (found: { runId: string }) => ({
@@ -167,7 +170,7 @@ describe('result store', () => {
       rowCount: 100,
       truncated: false,
       encoding: 'gzip',
-      body: gzipSync(old.result.rowsJson as string),
+      body: gzipSync(old.result.rowsJson),
       byteSize: 1,
       ttlSeconds: 60,
     });
