@@ -2,42 +2,24 @@
 // 413 sql_too_large), answered as a clean 413 {error:{code}} directly and through a TLS-terminating proxy
 // (as the ALB is), with and without a content-length, up to 64 MB: the server reads the unread body to its
 // end after answering instead of resetting the connection, so the proxy passes the answer on.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../server/app.js';
 import { MAX_SQL_LENGTH } from '../server/engine/input.js';
 import { LIMITS } from '../server/queries/content.js';
 import { jsonHeaders, signIn, type SignedIn } from './support/auth.js';
+import { selfSignedCertificate } from './support/certificates.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /** A throwaway self-signed certificate for 127.0.0.1. */
-async function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buffer; cleanup: () => Promise<void> }> {
+async function proxyCertificate(): Promise<{ key: Buffer; cert: Buffer; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'porthole-proxy-cert-'));
-  const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
+  const { key, cert } = selfSignedCertificate(dir, 'proxy', '127.0.0.1', ['IP:127.0.0.1']);
   return { key: await readFile(key), cert: await readFile(cert), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -106,11 +88,11 @@ describe('the request body limit', () => {
   let t: TestServer;
   let editor: SignedIn;
   const proxies: Record<string, https.Server> = {};
-  let tls: Awaited<ReturnType<typeof selfSignedCertificate>>;
+  let tls: Awaited<ReturnType<typeof proxyCertificate>>;
   beforeAll(async () => {
     t = await startTestServer();
     editor = await signIn(t, 'editor');
-    tls = await selfSignedCertificate();
+    tls = await proxyCertificate();
     proxies.length = await startProxy(t.origin, tls, false);
     proxies.chunked = await startProxy(t.origin, tls, true);
   });

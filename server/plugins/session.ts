@@ -36,7 +36,8 @@ const PURGE_CRON = '*/10 * * * *';
 /**
  * Activity pushes the idle expiry (the row's and the cookie's) forward at most this often: a signed-in
  * request saves its session only when it changed or this long after the last push, not on every request
- * (a write and a commit each, four per dashboard refresh). The idle timeout is thus exact to a minute.
+ * (a write and a commit each: one per card when a dashboard refreshes). The idle timeout is thus exact to a
+ * minute.
  */
 export const SESSION_TOUCH_INTERVAL_MS = 60_000;
 

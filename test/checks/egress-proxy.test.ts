@@ -2,7 +2,6 @@
 // a tiny real CONNECT proxy on loopback stands for the corporate proxy, and it alone can reach the
 // receivers (an https server with a throwaway certificate for hooks.example). The SSRF rules still hold
 // before any tunnel is opened; receivers in WEBHOOK_ALLOWED_HOSTS are reached directly.
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../server/checks/signature.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signIn, type SignedIn } from '../support/auth.js';
+import { selfSignedCertificate } from '../support/certificates.js';
 import { adminQuery } from '../support/databases.js';
 import { waitFor } from '../engine/support.js';
 import { call, createQuery, expectStatus } from '../queries/support.js';
@@ -53,46 +53,27 @@ const resolver = async (host: string): Promise<string[]> => {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'porthole-egress-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=hooks.example',
-      '-addext',
-      'subjectAltName=DNS:hooks.example,DNS:slack.example,DNS:localhost',
-      '-keyout',
-      'receiver.key',
-      '-out',
-      'receiver.pem',
-    ],
-    { cwd: dir, stdio: 'pipe' },
-  );
-  certificate = await readFile(path.join(dir, 'receiver.pem'), 'utf8');
+  const files = selfSignedCertificate(dir, 'receiver', 'hooks.example', [
+    'DNS:hooks.example',
+    'DNS:slack.example',
+    'DNS:localhost',
+  ]);
+  certificate = await readFile(files.cert, 'utf8');
 
-  receiver = https.createServer(
-    { key: await readFile(path.join(dir, 'receiver.key')), cert: certificate },
-    (request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        received.push({
-          host: request.headers.host,
-          path: request.url!,
-          body,
-          signature: request.headers['porthole-signature'] as string | undefined,
-          viaProxy: proxiedSockets.has(request.socket.remotePort!),
-        });
-        response.writeHead(200).end('ok');
+  receiver = https.createServer({ key: await readFile(files.key), cert: certificate }, (request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      received.push({
+        host: request.headers.host,
+        path: request.url!,
+        body,
+        signature: request.headers['porthole-signature'] as string | undefined,
+        viaProxy: proxiedSockets.has(request.socket.remotePort!),
       });
-    },
-  );
+      response.writeHead(200).end('ok');
+    });
+  });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverPort = (receiver.address() as AddressInfo).port;
 

@@ -15,28 +15,42 @@ export interface TestCertificates {
   serverKey: string;
 }
 
+/**
+ * Writes `<name>.pem` and `<name>.key` into `dir`: a self-signed certificate (a CA, or a server's own)
+ * for `subject`, valid for the names in `altNames` (e.g. "DNS:localhost", "IP:127.0.0.1") when given.
+ */
+export function selfSignedCertificate(
+  dir: string,
+  name: string,
+  subject: string,
+  altNames: string[] = [],
+): { cert: string; key: string } {
+  const san = altNames.length ? ['-addext', `subjectAltName=${altNames.join(',')}`] : [];
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${subject}`,
+      ...san,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    ],
+    dir,
+  );
+  return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
+}
+
 /** Writes ca.pem, other-ca.pem, server.pem and server.key into `dir`. */
 export async function makeTestCertificates(dir: string): Promise<TestCertificates> {
-  for (const ca of ['ca', 'other-ca']) {
-    openssl(
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        `/CN=Porthole test ${ca}`,
-        '-keyout',
-        `${ca}.key`,
-        '-out',
-        `${ca}.pem`,
-      ],
-      dir,
-    );
-  }
+  for (const ca of ['ca', 'other-ca']) selfSignedCertificate(dir, ca, `Porthole test ${ca}`);
   await writeFile(path.join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr'], dir);
   openssl(
