@@ -10,8 +10,8 @@
 // - readCached({ query, cacheKey, maxAgeSeconds, audit }): the newest entry under cacheKey
 //   computed within maxAgeSeconds, for a query the caller's service has ALREADY authorised (`query` is
 //   what that check returned, e.g. QueriesService.forRun); the entry must belong to that query version
-//   and data source. Its metadata is read from the tools DB every time; its compressed body comes
-//   from this task's memory when the task stored or read it lately (BodyMemo), else from the tools DB.
+//   and data source. Its metadata is read from the tools DB every time; its rows come unpacked from
+//   this task's memory when the task stored or read them lately (RowsMemo), else from the tools DB.
 // - readRun({ reader, runId, query, audit }): one run's result, for its owner or an admin only; `query`
 //   is the authorised saved query it came from (null for free SQL) and must match the entry.
 // - deleteForQuery(queryId) (purge), deleteExpired(), totalBytes().
@@ -26,7 +26,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.js';
 import type { AuditEvent, AuditLog } from '../audit/service.js';
 import { canonicalJson } from '../queries/content.js';
-import { BodyMemo, type PackedBody } from './body-memo.js';
+import { RowsMemo } from './rows-memo.js';
 import {
   deleteByQueryId,
   deleteExpired,
@@ -148,11 +148,17 @@ export function cacheKey(parts: CacheKeyParts): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** Compressed bodies kept in this task's memory (BodyMemo): about 80 results of 10,000 rows x 8 columns. */
+/** Unpacked rows kept in this task's memory (RowsMemo): about 30 results of 10,000 rows x 8 columns. */
 const MEMO_BYTES = 32 * 1024 * 1024;
 
+/** A stored body as read from the tools DB. */
+interface PackedBody {
+  encoding: ResultEncoding;
+  body: Buffer;
+}
+
 export class ResultStore {
-  private readonly bodies = new BodyMemo(MEMO_BYTES);
+  private readonly memo = new RowsMemo(MEMO_BYTES);
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -184,7 +190,7 @@ export class ResultStore {
       });
       return evictBeyond(trx, this.options.maxTotalBytes);
     });
-    this.bodies.set(result.runId, { encoding: ENCODING, body });
+    this.memo.set(result.runId, result.rowsJson);
     return { stored: true, byteSize: body.length, evicted };
   }
 
@@ -204,15 +210,12 @@ export class ResultStore {
       row.dataSource !== read.query.dataSource
     )
       return undefined;
-    // The body from this task's memory, or else read now: either way held before the read is audited.
-    let packed = this.bodies.get(row.runId);
-    if (!packed) {
-      const body = await findBody(this.db, row.runId);
-      if (!body) return undefined; // evicted or expired a moment ago
-      packed = { encoding: row.encoding, body };
-      this.bodies.set(row.runId, packed);
-    }
-    return this.deliver(row, packed, read.audit);
+    // The rows from this task's memory, or else the body read now: either way held before the read is audited.
+    const rows = this.memo.get(row.runId);
+    if (rows) return this.deliver(row, rows, read.audit);
+    const body = await findBody(this.db, row.runId);
+    if (!body) return undefined; // evicted or expired a moment ago
+    return this.deliver(row, { encoding: row.encoding, body }, read.audit);
   }
 
   async readRun(read: {
@@ -241,12 +244,16 @@ export class ResultStore {
     return totalBytes(this.db);
   }
 
-  private async deliver(row: ResultMetaRow, packed: PackedBody, audit: ReadAudit): Promise<StoredResult> {
+  /**
+   * Records the read, then returns the rows: only once the audit row is committed, and not at all if it
+   * fails. A packed body is unpacked (on libuv's pool) while the audit row is written, and kept unpacked.
+   */
+  private async deliver(row: ResultMetaRow, found: Buffer | PackedBody, audit: ReadAudit): Promise<StoredResult> {
     const meta = metaOf(row);
-    // The rows are unpacked (on libuv's pool) while the audit row is written; they are returned only once
-    // it is committed, and not at all if it fails.
-    const [, body] = await Promise.all([this.audit.record(audit(meta)), decompressors[packed.encoding](packed.body)]);
-    return { ...meta, columns: row.columns as StoredColumn[], rowsJson: body };
+    const unpacking = Buffer.isBuffer(found) ? found : decompressors[found.encoding](found.body);
+    const [, rows] = await Promise.all([this.audit.record(audit(meta)), unpacking]);
+    this.memo.set(row.runId, rows);
+    return { ...meta, columns: row.columns as StoredColumn[], rowsJson: rows };
   }
 }
 

@@ -178,6 +178,35 @@ describe('result store', () => {
     expect(found?.rowsJson.toString('utf8')).toBe(old.result.rowsJson);
   });
 
+  it("serves this task's rows from memory, another task's from the tools DB, and neither once the entry is gone", async () => {
+    const options = { maxEntryBytes: 1 << 20, maxTotalBytes: 1 << 30 };
+    const writer = new ResultStore(serving.db, audit, options);
+    const otherTask = new ResultStore(serving.db, audit, options);
+    const { result, key, put } = entry(writer, { params: { tasks: 2 } });
+    await put();
+    const read = (store: ResultStore) =>
+      store.readCached({
+        query: { id: queryId, version: 1, dataSource: 'main' },
+        cacheKey: key,
+        maxAgeSeconds: 300,
+        audit: cacheHit(other),
+      });
+
+    // Another task has nothing in memory: it reads the packed body and unpacks it.
+    expect((await read(otherTask))?.rowsJson.toString('utf8')).toBe(result.rowsJson);
+    // Both now hold the rows unpacked: a body spoilt in the tools DB is not read again.
+    await sql`update results set body = ${Buffer.from('not zstd')} where run_id = ${result.runId}`.execute(serving.db);
+    expect((await read(writer))?.rowsJson.toString('utf8')).toBe(result.rowsJson);
+    expect((await read(otherTask))?.rowsJson.toString('utf8')).toBe(result.rowsJson);
+    // A fresh task must read that body, and fails rather than serve something else.
+    await expect(read(new ResultStore(serving.db, audit, options))).rejects.toThrow();
+
+    // The tools DB decides: gone there (purged, evicted or expired by any task), it is served by none.
+    await serving.db.deleteFrom('results').where('run_id', '=', result.runId).execute();
+    expect(await read(writer)).toBeUndefined();
+    expect(await read(otherTask)).toBeUndefined();
+  });
+
   it('gives a run by id to its owner or an admin only, for the query it came from', async () => {
     const store = new ResultStore(serving.db, audit, { maxEntryBytes: 1 << 20, maxTotalBytes: 1 << 30 });
     const { result, put } = entry(store, { cacheKey: null });
