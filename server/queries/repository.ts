@@ -47,6 +47,53 @@ export async function findQuery(
   return row && { ...entityRow(row), cacheMaxAgeSeconds: row.cache_max_age_seconds };
 }
 
+/** What a run of a saved query needs of the version it runs. */
+export interface RunnableVersion {
+  version: number;
+  name: string;
+  dataSource: string;
+  sql: string;
+  variables: VariableDeclaration[];
+}
+
+/**
+ * The query and the version a run asks for (its current one by default) in one round trip: a run, and
+ * every dashboard card and cache hit with it, reads both. `version` is undefined when the query has no
+ * such version. The caller checks access on `query` before it uses anything of the version.
+ */
+export async function findQueryForRun(
+  db: Kysely<Database>,
+  id: string,
+  version?: number,
+): Promise<{ query: QueryRow; version: RunnableVersion | undefined } | undefined> {
+  const row = await selectEntity(db, QUERY_TABLES, id)
+    .leftJoin('query_versions as rv', (join) =>
+      join.onRef('rv.query_id', '=', 'e.id').on(sql<boolean>`rv.version = coalesce(${version ?? null}::int, e.current_version)`),
+    )
+    .select([
+      sql.ref<number>('e.cache_max_age_seconds').as('cache_max_age_seconds'),
+      'rv.version as run_version',
+      'rv.name as run_name',
+      'rv.data_source as run_data_source',
+      'rv.sql as run_sql',
+      'rv.variables as run_variables',
+    ])
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const query = { ...entityRow(row), cacheMaxAgeSeconds: row.cache_max_age_seconds };
+  if (row.run_version === null) return { query, version: undefined };
+  return {
+    query,
+    version: {
+      version: row.run_version,
+      name: row.run_name!,
+      dataSource: row.run_data_source!,
+      sql: row.run_sql!,
+      variables: row.run_variables as VariableDeclaration[],
+    },
+  };
+}
+
 export async function findVersion(db: Kysely<Database>, queryId: string, version: number): Promise<VersionRow | undefined> {
   const row = await db
     .selectFrom('query_versions as v')

@@ -14,6 +14,7 @@ import { checkContent, sameContent, type QueryContent, type VariableDeclaration 
 import {
   currentName,
   findQuery,
+  findQueryForRun,
   findVersion,
   insertVersion,
   refreshSearch,
@@ -166,19 +167,19 @@ export class QueriesService {
 
   /** For POST /api/runs {queryId}: access first, then the stored SQL of the version asked for. */
   async forRun(user: SessionUser, id: string, version?: number, clientIp?: string): Promise<QueryForRun> {
-    const query = await this.visible(user, id, 'run', clientIp);
+    // The query and its version in one read; nothing of the version is used before access is checked.
+    const found = await findQueryForRun(this.db, id, version);
+    const query = await this.readable(user, id, found?.query, 'run', clientIp);
     requireAccess(user, accessFacts(query), 'run');
-    const wanted = version ?? query.currentVersion;
-    const row = await findVersion(this.db, id, wanted);
-    if (!row) throw missingVersion(QUERY, id, wanted);
-    const { content } = row;
+    const row = found?.version;
+    if (!row) throw missingVersion(QUERY, id, version ?? query.currentVersion);
     return {
       id,
       version: row.version,
-      name: content.name,
-      dataSource: content.dataSource,
-      sql: content.sql,
-      variables: content.variables,
+      name: row.name,
+      dataSource: row.dataSource,
+      sql: row.sql,
+      variables: row.variables,
       cacheMaxAgeSeconds: query.cacheMaxAgeSeconds,
     };
   }
@@ -391,7 +392,17 @@ export class QueriesService {
    * recorded the same way, so the response's content and timing say nothing about existence.
    */
   private async visible(user: SessionUser, id: string, attempted: QueryAttempt, clientIp?: string): Promise<QueryRow> {
-    const query = await findQuery(this.db, id);
+    return this.readable(user, id, await findQuery(this.db, id), attempted, clientIp);
+  }
+
+  /** The query as found, if this user may read it; otherwise the attempt is audited and answered 404. */
+  private async readable(
+    user: SessionUser,
+    id: string,
+    query: QueryRow | undefined,
+    attempted: QueryAttempt,
+    clientIp?: string,
+  ): Promise<QueryRow> {
     if (query && permissionsFor(user, accessFacts(query)).read) return query;
     await new AuditLog(this.db).record({
       action: 'query.access_denied',
