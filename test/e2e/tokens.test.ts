@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn, type SignedIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
+import { browserAvailable, launchBrowser, textContrast, watchPage } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { replaceSql } from './editor-support.js';
 
@@ -42,6 +42,14 @@ describe.skipIf(!browserAvailable)('API tokens and background runs in Chromium',
     expect(secret).toMatch(/^pht_[0-9A-Za-z]{40}$/);
     expect((await me(secret)).statusCode).toBe(200);
     await page.screenshot({ path: 'test-results/tokens-created.png' });
+    // Readable in both themes (the dark theme once had dark text on its dark warning background).
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      expect(await textContrast(page.getByTestId('token-secret')), colorScheme).toBeGreaterThanOrEqual(4.5);
+      expect(await textContrast(page.getByTestId('token-secret-value')), colorScheme).toBeGreaterThanOrEqual(4.5);
+    }
+    await page.screenshot({ path: 'test-results/tokens-created-dark.png' });
+    await page.emulateMedia({ colorScheme: null });
 
     // Shown once: after a reload only the first characters remain.
     await page.reload();

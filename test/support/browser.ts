@@ -1,7 +1,7 @@
 // Headless Chromium through playwright-core and the system browser (Debian's `chromium`). Without one,
 // browser tests skip with a loud message, unless REQUIRE_E2E=1 (CI), where that is a failure.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 export const chromiumPath = CANDIDATES.find((candidate): candidate is string => !!candidate && existsSync(candidate));
@@ -55,4 +55,26 @@ export function watchPage(
     if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) seen.foreignRequests.push(url);
   });
   return seen;
+}
+
+/**
+ * WCAG contrast ratio (1 to 21) of an element's text colour against its own background colour, both as
+ * computed by the page (the element must paint an opaque background of its own).
+ */
+export async function textContrast(locator: Locator): Promise<number> {
+  // Runs in the page (the tests are compiled without the DOM's types).
+  type StyleOf = (element: unknown) => { color: string; backgroundColor: string };
+  const [text, background] = await locator.evaluate((element) => {
+    const style = (globalThis as unknown as { getComputedStyle: StyleOf }).getComputedStyle(element);
+    return [style.color, style.backgroundColor] as const;
+  });
+  const luminance = (css: string) => {
+    const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((part) => {
+      const channel = Number(part) / 255;
+      return channel <= 0.03928 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [lighter, darker] = [luminance(text), luminance(background)].sort((a, b) => b - a) as [number, number];
+  return (lighter + 0.05) / (darker + 0.05);
 }
