@@ -229,9 +229,7 @@ export class RunService {
 
   /** A JSON run collected in memory (callers that keep the result whole; the HTTP response streams instead). */
   async runJson(context: RunContext, target: RunTarget, params: Record<string, unknown>, requestedId?: string): Promise<JsonRun> {
-    const collected = new RowCollector();
-    const totals = await this.runJsonStreaming(context, target, params, collected, requestedId, 'document');
-    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
+    return collectedRun((sink) => this.runJsonStreaming(context, target, params, sink, requestedId, 'document'));
   }
 
   /**
@@ -273,10 +271,8 @@ export class RunService {
     return this.executeStreaming(context, plan, headed, batches);
   }
 
-  private async executeCollected(context: RunContext, plan: Plan): Promise<JsonRun> {
-    const collected = new RowCollector();
-    const totals = await this.executeStreaming(context, plan, collected, 'document');
-    return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
+  private executeCollected(context: RunContext, plan: Plan): Promise<JsonRun> {
+    return collectedRun((sink) => this.executeStreaming(context, plan, sink, 'document'));
   }
 
   private async executeStreaming(
@@ -791,6 +787,13 @@ export class RunService {
     });
     return answer;
   }
+}
+
+/** A JSON run whose rows are kept whole in memory, from one that hands them to a sink. */
+async function collectedRun(run: (sink: RowSink) => Promise<Omit<JsonRun, 'rowsJson' | 'columns'>>): Promise<JsonRun> {
+  const collected = new RowCollector();
+  const totals = await run(collected);
+  return { ...totals, columns: collected.described, rowsJson: collected.rowsJson };
 }
 
 /** What run.started says about the values beside `params` (which are the absolute values bound). */
