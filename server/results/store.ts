@@ -190,7 +190,8 @@ export class ResultStore {
       });
       return evictBeyond(trx, this.options.maxTotalBytes);
     });
-    this.memo.set(result.runId, result.rowsJson);
+    // Only what may answer another run is worth memory: readRun (a background run's owner) reads the DB.
+    if (result.cacheKey !== null) this.memo.set(result.runId, result.rowsJson);
     return { stored: true, byteSize: body.length, evicted };
   }
 
@@ -215,7 +216,9 @@ export class ResultStore {
     if (rows) return this.deliver(row, rows, read.audit);
     const body = await findBody(this.db, row.runId);
     if (!body) return undefined; // evicted or expired a moment ago
-    return this.deliver(row, { encoding: row.encoding, body }, read.audit);
+    const found = await this.deliver(row, { encoding: row.encoding, body }, read.audit);
+    this.memo.set(row.runId, found.rowsJson);
+    return found;
   }
 
   async readRun(read: {
@@ -246,13 +249,12 @@ export class ResultStore {
 
   /**
    * Records the read, then returns the rows: only once the audit row is committed, and not at all if it
-   * fails. A packed body is unpacked (on libuv's pool) while the audit row is written, and kept unpacked.
+   * fails. A packed body is unpacked (on libuv's pool) while the audit row is written.
    */
   private async deliver(row: ResultMetaRow, found: Buffer | PackedBody, audit: ReadAudit): Promise<StoredResult> {
     const meta = metaOf(row);
     const unpacking = Buffer.isBuffer(found) ? found : decompressors[found.encoding](found.body);
     const [, rows] = await Promise.all([this.audit.record(audit(meta)), unpacking]);
-    this.memo.set(row.runId, rows);
     return { ...meta, columns: row.columns as StoredColumn[], rowsJson: rows };
   }
 }
