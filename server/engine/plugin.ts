@@ -1,5 +1,6 @@
 // Wires the query engine into the app: the data-source service (access, self-check, schema) and the run
-// service, their routes, the self-check at startup and the cancel of this task's runs at shutdown.
+// service, their routes, the self-check at startup, the stale-run purge on the scheduler (every five
+// minutes, once across tasks) and the cancel of this task's runs at shutdown.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { dataSourceRoutes } from '../data-sources/routes.js';
@@ -15,6 +16,8 @@ declare module 'fastify' {
   }
 }
 
+const STALE_RUN_PURGE_CRON = '*/5 * * * *';
+
 export const enginePlugin = fp(async function engine(app: FastifyInstance, opts: { runOptions?: Partial<RunOptions> }) {
   const dataSources = new DataSourceService(app.dataSources, app.toolsDb, app.config.engine, app.log);
   const runs = new RunService(app.toolsDb, app.audit, dataSources, app.log, {
@@ -27,7 +30,14 @@ export const enginePlugin = fp(async function engine(app: FastifyInstance, opts:
   await loadSqlParser();
   app.addHook('onReady', async () => {
     dataSources.verifyAll();
-    runs.start();
+  });
+  // Closes the runs of tasks that died (run.abandoned); logged by the scheduler if it fails.
+  app.scheduler.defineRecurring({
+    name: 'runs.purge-stale',
+    cron: STALE_RUN_PURGE_CRON,
+    run: async () => {
+      await runs.purgeStaleRuns();
+    },
   });
   app.addHook('preClose', async () => {
     await runs.close();

@@ -103,7 +103,6 @@ export class RunService {
   private savedQueries?: (user: SessionUser, queryId: string, version?: number, clientIp?: string) => Promise<SavedQueryForRun>;
   private resultCache?: ResultCacheHook;
   private dashboardCards?: DashboardCardResolver;
-  private purgeTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -165,19 +164,10 @@ export class RunService {
     return { needed, yours: this.sources.tierFor(user, source).name };
   }
 
-  /** Starts the periodic clean-up of rows left by dead tasks. */
-  start(): void {
-    const purge = () =>
-      void this.purgeStaleRuns().catch((error: unknown) => this.log.warn({ err: error }, 'purging stale runs failed'));
-    purge();
-    this.purgeTimer = setInterval(purge, 10 * 60_000);
-    this.purgeTimer.unref();
-  }
-
   /**
    * Deletes active_runs rows whose task died (expired) and closes their runs as run.abandoned, with any
-   * other run.started left without an end for ORPHAN_GRACE_MS. One purge at a time across tasks. Returns
-   * the run ids it closed.
+   * other run.started left without an end for ORPHAN_GRACE_MS. One purge at a time across tasks (the
+   * scheduler runs it once across tasks; the lock also covers a direct call). Returns the run ids it closed.
    */
   async purgeStaleRuns(options: { orphanGraceMs?: number } = {}): Promise<string[]> {
     const grace = options.orphanGraceMs ?? ORPHAN_GRACE_MS;
@@ -208,7 +198,6 @@ export class RunService {
 
   /** Cancels this task's runs (shutdown) and waits briefly for them (and writes being retried) to record their end. */
   async close(): Promise<void> {
-    clearInterval(this.purgeTimer);
     const runs = [...this.live.values()];
     for (const run of runs) run.cancel('shutdown');
     await Promise.race([

@@ -1,6 +1,7 @@
 // Housekeeping runs on the one scheduler, not on per-task timers: expired sessions, expired stored
-// results and forgotten background runs are deleted by recurring jobs (once across tasks). Time is
-// pg-boss's test clock; the rows are expired in real time, so only the jobs' runs are sped up.
+// results and forgotten background runs are deleted, and the runs of dead tasks closed, by recurring
+// jobs (once across tasks). Time is pg-boss's test clock; the rows are expired in real time, so only
+// the jobs' runs are sped up.
 import type { FastifyInstance } from 'fastify';
 import { TestClock } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +52,7 @@ describe('housekeeping on the scheduler', () => {
     await Promise.all([tools?.drop(), main?.drop()]);
   });
 
-  it('deletes expired sessions, expired results and old background runs, and keeps live ones', { timeout: 180_000 }, async () => {
+  it('deletes expired sessions, results, background runs; closes dead runs; keeps live ones', { timeout: 180_000 }, async () => {
     const [user] = (
       await adminQuery(
         `insert into users (issuer, subject, email, role) values ('https://idp.test', 'housekeeper', 'h@example.test', 'editor')
@@ -92,19 +93,36 @@ describe('housekeeping on the scheduler', () => {
         tools.database,
       );
     }
+    // A run whose task died: its run.started has no end, and its active_runs row is past its deadline.
+    const deadRun = '00000000-0000-4000-8000-0000000000d1';
+    await app.audit.record({
+      action: 'run.started',
+      actor: { id: user!.id, email: 'h@example.test' },
+      details: { runId: deadRun },
+    });
+    await adminQuery(
+      `insert into active_runs (id, user_id, data_source, sql, format, task_id, expires_at)
+       values ($1, $2, 'main', 'select pg_sleep(60)', 'json', 'gone-task', now() - interval '1 minute')`,
+      [deadRun, user!.id],
+      tools.database,
+    );
+    const closingsOf = (runId: string) =>
+      count(`select count(*) from audit_events where action = 'run.abandoned' and details->>'runId' = '${runId}'`);
     const left = async () => ({
       sessions: await count(`select count(*) from sessions where sid = 'expired-session'`),
       results: await count(`select count(*) from results where expires_at < now()`),
       backgroundRuns: await count(`select count(*) from background_runs where result_expires_at < now() - interval '1 day'`),
+      unclosedRuns: 1 - (await closingsOf(deadRun)),
     });
-    expect(await left()).toEqual({ sessions: 1, results: 1, backgroundRuns: 1 });
+    expect(await left()).toEqual({ sessions: 1, results: 1, backgroundRuns: 1, unclosedRuns: 1 });
     // The longest schedule is half-hourly: step the clock through an hour at most.
     for (let step = 0; step < 720; step++) {
       const now = await left();
-      if (now.sessions + now.results + now.backgroundRuns === 0) break;
+      if (now.sessions + now.results + now.backgroundRuns + now.unclosedRuns === 0) break;
       await clock.tick(5_000);
     }
-    expect(await left()).toEqual({ sessions: 0, results: 0, backgroundRuns: 0 });
+    expect(await left()).toEqual({ sessions: 0, results: 0, backgroundRuns: 0, unclosedRuns: 0 });
+    expect(await count(`select count(*) from active_runs where id = '${deadRun}'`)).toBe(0);
     expect(await count(`select count(*) from sessions where sid = 'live-session'`)).toBe(1);
     expect(await count(`select count(*) from results`)).toBe(1);
     expect(await count(`select count(*) from background_runs`)).toBe(1);
