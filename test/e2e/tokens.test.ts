@@ -1,41 +1,35 @@
 // API tokens and background runs in Chromium (issue #12): create a token (its secret shown once), revoke it;
 // start a background run, close the page, come back and download its result.
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn, type SignedIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser, textContrast, watchPage } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable, textContrast, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { replaceSql } from './editor-support.js';
 
 describe.skipIf(!browserAvailable)('API tokens and background runs in Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const suite = serverAndBrowser();
   let editor: SignedIn;
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    editor = await signIn(server, 'editor', { name: 'Tess Tokens', email: 'tess@example.com' });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    editor = await signIn(suite.server, 'editor', { name: 'Tess Tokens', email: 'tess@example.com' });
   });
 
   async function signedInContext(): Promise<BrowserContext> {
     const [name, value] = editor.cookie.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true });
-    await context.addCookies([{ name, value, url: server.origin }]);
+    const context = await suite.browser.newContext({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true });
+    await context.addCookies([{ name, value, url: suite.server.origin }]);
     return context;
   }
 
   const me = (token: string) =>
-    server.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+    suite.server.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
 
   it('creates a token, shows its secret once, and revokes it', { timeout: 120_000 }, async () => {
     const context = await signedInContext();
     const page = await context.newPage();
-    const seen = watchPage(page, server.origin);
-    await page.goto(`${server.origin}/settings/tokens`);
+    const seen = watchPage(page, suite.server.origin);
+    await page.goto(`${suite.server.origin}/settings/tokens`);
     await page.getByTestId('token-name').fill('laptop script');
     await page.getByTestId('create-token-submit').click();
     const secret = await page.getByTestId('token-secret-value').inputValue();
@@ -73,7 +67,7 @@ describe.skipIf(!browserAvailable)('API tokens and background runs in Chromium',
     async () => {
       const first = await signedInContext();
       const page = await first.newPage();
-      await page.goto(`${server.origin}/queries/new`);
+      await page.goto(`${suite.server.origin}/queries/new`);
       await page.waitForLoadState('networkidle');
       await replaceSql(page, 'select n, n * n as square, pg_sleep(0.2) is null as slept from generate_series(1, 5) n');
       await page.getByTestId('run-background').click();
@@ -85,7 +79,7 @@ describe.skipIf(!browserAvailable)('API tokens and background runs in Chromium',
 
       const second = await signedInContext();
       const again = await second.newPage();
-      await again.goto(`${server.origin}/queries/new`);
+      await again.goto(`${suite.server.origin}/queries/new`);
       const listed = again.locator(`[data-testid="background-run"][data-run-id="${runId}"]`);
       await listed.waitFor();
       await again
