@@ -1,32 +1,25 @@
 // The audit review page in Chromium (issue #7): an admin filters by a user, opens a run and opens it as a
 // new query; payloads render as text.
 import { mkdir } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn, type SignedIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser, watchPage } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable, watchPage } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 
 describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const suite = serverAndBrowser();
   let admin: SignedIn;
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    admin = await signIn(server, 'admin', { name: 'Ada Auditor', email: 'ada@example.com' });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    admin = await signIn(suite.server, 'admin', { name: 'Ada Auditor', email: 'ada@example.com' });
   });
 
   it('filters by a user, opens a run, and opens it as a new query', { timeout: 120_000 }, async () => {
-    const dev = await signIn(server, 'editor', { email: 'dev@example.com' });
-    const other = await signIn(server, 'editor', { email: 'other@example.com' });
+    const dev = await signIn(suite.server, 'editor', { email: 'dev@example.com' });
+    const other = await signIn(suite.server, 'editor', { email: 'other@example.com' });
     const runSql = "select service_id, count(*) from notifications\nwhere created_at > now() - interval '7 days'\ngroup by 1";
     const actor = { id: dev.user.id, email: dev.user.email };
-    await server.app.audit.record({ action: 'run.started', actor, dataSource: 'main', sql: runSql, params: {} });
-    await server.app.audit.record({
+    await suite.server.app.audit.record({ action: 'run.started', actor, dataSource: 'main', sql: runSql, params: {} });
+    await suite.server.app.audit.record({
       action: 'run.finished',
       actor,
       dataSource: 'main',
@@ -35,7 +28,7 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
       rowCount: 40,
       durationMs: 12,
     });
-    await server.app.audit.record({
+    await suite.server.app.audit.record({
       action: 'run.failed',
       actor: { id: other.user.id, email: other.user.email },
       dataSource: 'main',
@@ -45,15 +38,15 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
     });
 
     const [name, value] = admin.cookie.split('=') as [string, string];
-    const context = await browser.newContext();
-    await context.addCookies([{ name, value, url: server.origin }]);
+    const context = await suite.browser.newContext();
+    await context.addCookies([{ name, value, url: suite.server.origin }]);
     const page = await context.newPage();
-    const seen = watchPage(page, server.origin);
+    const seen = watchPage(page, suite.server.origin);
     page.on('dialog', () => {
       throw new Error('a dialog opened: a payload ran as script');
     });
 
-    await page.goto(`${server.origin}/admin/audit`);
+    await page.goto(`${suite.server.origin}/admin/audit`);
     await page
       .getByTestId('integrity')
       .getByText(/Verified up to event/)
@@ -78,13 +71,13 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
     await page.screenshot({ path: 'test-results/audit-drawer.png' });
 
     await drawer.getByRole('button', { name: 'Open as a new query' }).click();
-    await page.waitForURL(`${server.origin}/queries/new`);
+    await page.waitForURL(`${suite.server.origin}/queries/new`);
     await expect.poll(async () => page.locator('body').innerText(), { timeout: 30_000 }).toContain('group by 1');
     expect(seen.cspViolations).toEqual([]);
     expect(seen.foreignRequests).toEqual([]);
 
     // Reading the log was itself recorded.
-    const reads = await server.app.toolsDb
+    const reads = await suite.server.app.toolsDb
       .selectFrom('audit_events')
       .select('action')
       .where('actor_user_id', '=', admin.user.id)
@@ -94,15 +87,15 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
   });
 
   it("lists a saved query's runs on its page", { timeout: 120_000 }, async () => {
-    const owner = await signIn(server, 'editor', { email: 'runner@example.com' });
-    const headers = { cookie: owner.cookie, 'content-type': 'application/json', origin: server.origin };
-    const created = await fetch(`${server.origin}/api/queries`, {
+    const owner = await signIn(suite.server, 'editor', { email: 'runner@example.com' });
+    const headers = { cookie: owner.cookie, 'content-type': 'application/json', origin: suite.server.origin };
+    const created = await fetch(`${suite.server.origin}/api/queries`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ name: 'Services count', sql: 'select count(*) as services from services', dataSource: 'main' }),
     });
     const query = (await created.json()) as { id: string };
-    const ran = await fetch(`${server.origin}/api/runs`, {
+    const ran = await fetch(`${suite.server.origin}/api/runs`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ queryId: query.id, params: {} }),
@@ -110,10 +103,10 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
     expect(ran.status).toBe(200);
 
     const [name, value] = owner.cookie.split('=') as [string, string];
-    const context = await browser.newContext();
-    await context.addCookies([{ name, value, url: server.origin }]);
+    const context = await suite.browser.newContext();
+    await context.addCookies([{ name, value, url: suite.server.origin }]);
     const page = await context.newPage();
-    await page.goto(`${server.origin}/queries/${query.id}`);
+    await page.goto(`${suite.server.origin}/queries/${query.id}`);
     const runs = page.getByTestId('query-runs');
     await runs.getByText('runner@example.com · v1').first().waitFor({ timeout: 30_000 });
     expect(await runs.getByText(/^1 row ·/).count()).toBeGreaterThanOrEqual(1);
@@ -124,17 +117,17 @@ describe.skipIf(!browserAvailable)('audit review in Chromium', () => {
   });
 
   it('shows a running query to the admin, who cancels it', { timeout: 120_000 }, async () => {
-    const dev = await signIn(server, 'editor', { email: 'sleepy@example.com' });
-    const slowRun = fetch(`${server.origin}/api/runs`, {
+    const dev = await signIn(suite.server, 'editor', { email: 'sleepy@example.com' });
+    const slowRun = fetch(`${suite.server.origin}/api/runs`, {
       method: 'POST',
-      headers: { cookie: dev.cookie, 'content-type': 'application/json', origin: server.origin },
+      headers: { cookie: dev.cookie, 'content-type': 'application/json', origin: suite.server.origin },
       body: JSON.stringify({ dataSource: 'main', sql: 'select pg_sleep(30)', params: {} }),
     });
     const [name, value] = admin.cookie.split('=') as [string, string];
-    const context = await browser.newContext();
-    await context.addCookies([{ name, value, url: server.origin }]);
+    const context = await suite.browser.newContext();
+    await context.addCookies([{ name, value, url: suite.server.origin }]);
     const page = await context.newPage();
-    await page.goto(`${server.origin}/admin/audit`);
+    await page.goto(`${suite.server.origin}/admin/audit`);
     const running = page.getByRole('table', { name: 'Running queries' });
     await running.getByRole('cell', { name: 'sleepy@example.com' }).waitFor({ timeout: 30_000 });
     expect(await running.getByRole('cell', { name: /select pg_sleep\(30\)/ }).count()).toBe(1);

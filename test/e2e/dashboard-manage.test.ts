@@ -3,11 +3,11 @@
 // the history with restore, sharing (private, locked), fork and archive, and auto-refresh driven by the
 // browser's clock (Playwright's fake clock: the page's own timers fire when the test moves time on).
 // With SCREENSHOTS=1 it also writes docs/dashboard-card-edit.png and docs/dashboard-history.png.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn, type SignedIn } from '../support/auth.js';
-import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { browserAvailable } from '../support/browser.js';
+import { serverAndBrowser } from '../support/browser-suite.js';
 import { call, createQuery, expectStatus } from '../queries/support.js';
 import { card, createDashboard, type DashboardBody } from '../dashboards/support.js';
 import { expectCleanPage, openPage } from './editor-support.js';
@@ -20,22 +20,16 @@ const RANGE = [
 ];
 
 describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 180_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
+  const suite = serverAndBrowser();
   let owner: SignedIn;
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    owner = await signIn(server, 'editor', { name: 'Olive Owner' });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    owner = await signIn(suite.server, 'editor', { name: 'Olive Owner' });
   });
 
-  const getDashboard = (who: SignedIn, id: string) => call(server, who, 'GET', `/api/dashboards/${id}`);
+  const getDashboard = (who: SignedIn, id: string) => call(suite.server, who, 'GET', `/api/dashboards/${id}`);
   const runTotal = async (queryId: string, version: number) => {
     const run = await expectStatus<{ rows: Array<[string | number]> }>(
-      call(server, owner, 'POST', '/api/runs', {
+      call(suite.server, owner, 'POST', '/api/runs', {
         queryId,
         queryVersion: version,
         // The same instants as the dashboard's defaults, written differently: not the cards' cache entries.
@@ -47,7 +41,7 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
   };
 
   it("pins a card to a version of its query and maps the query's variables to the dashboard's", async () => {
-    const query = await createQuery(server, owner, {
+    const query = await createQuery(suite.server, owner, {
       name: 'Notifications between',
       sql: 'select count(*) as total from notifications where created_at >= {since} and created_at < {until}',
       variables: [
@@ -57,7 +51,7 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
     });
     // Version 2 counts in thousandths: the card shows which version ran.
     await expectStatus(
-      call(server, owner, 'PUT', `/api/queries/${query.id}`, {
+      call(suite.server, owner, 'PUT', `/api/queries/${query.id}`, {
         baseVersion: 1,
         sql: 'select count(*) * 1000 as total from notifications where created_at >= {since} and created_at < {until}',
       }),
@@ -66,13 +60,16 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
     const [v1Total, v2Total] = [await runTotal(query.id, 1), await runTotal(query.id, 2)];
     expect(v1Total).toBeGreaterThan(0);
     expect(v2Total).toBe(v1Total * 1000);
-    const dashboard = await createDashboard(server, owner, {
+    const dashboard = await createDashboard(suite.server, owner, {
       name: 'Pinned board',
       variables: RANGE,
       cards: [card('c1', query.id, { display: 'number', w: 6, h: 3 })],
     });
 
-    const editor = await openPage(browser, server, dashboard.url, { as: owner, viewport: { width: 1280, height: 900 } });
+    const editor = await openPage(suite.browser, suite.server, dashboard.url, {
+      as: owner,
+      viewport: { width: 1280, height: 900 },
+    });
     const { page } = editor;
     const theCard = page.locator('[data-testid="dashboard-card"][data-card="c1"]');
     // Nothing maps since/until yet: the dashboard has start_time/end_time, so the card says what is missing.
@@ -102,7 +99,7 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
     expect(saved.currentVersion).toBe(2);
     expect(saved.version.cards[0]).toMatchObject({ queryVersion: 1, variableMap: { since: 'start_time', until: 'end_time' } });
     // The card's run was of version 1, with the dashboard's values, and the audit log says for which dashboard.
-    const started = await server.app.toolsDb
+    const started = await suite.server.app.toolsDb
       .selectFrom('audit_events')
       .select(['query_version', 'params', 'details'])
       .where('action', '=', 'run.started')
@@ -132,13 +129,13 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
   });
 
   it('restores an old version from the history, shares it privately, locks it, forks it and archives it', async () => {
-    const query = await createQuery(server, owner, { name: 'One', sql: 'select 1 as one' });
-    const dashboard = await createDashboard(server, owner, {
+    const query = await createQuery(suite.server, owner, { name: 'One', sql: 'select 1 as one' });
+    const dashboard = await createDashboard(suite.server, owner, {
       name: 'Ops board',
       cards: [card('a', query.id, { display: 'number', w: 4, h: 3 })],
     });
     await expectStatus(
-      call(server, owner, 'PUT', `/api/dashboards/${dashboard.id}`, {
+      call(suite.server, owner, 'PUT', `/api/dashboards/${dashboard.id}`, {
         baseVersion: 1,
         name: 'Ops board (renamed)',
         description: 'Renamed in version 2',
@@ -147,7 +144,10 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
       200,
     );
 
-    const ownerPage = await openPage(browser, server, dashboard.url, { as: owner, viewport: { width: 1280, height: 900 } });
+    const ownerPage = await openPage(suite.browser, suite.server, dashboard.url, {
+      as: owner,
+      viewport: { width: 1280, height: 900 },
+    });
     const { page } = ownerPage;
     await page.getByRole('heading', { name: 'Ops board (renamed)' }).waitFor();
     await page.getByRole('button', { name: 'History' }).click();
@@ -167,7 +167,7 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
     expect(restored.version).toMatchObject({ restoredFrom: 1, name: 'Ops board', refreshSeconds: null });
 
     // Sharing: private hides it from everyone but the owner and admins; locked keeps others from saving.
-    const viewer = await signIn(server, 'viewer');
+    const viewer = await signIn(suite.server, 'viewer');
     const meta = page.locator('[data-testid="dashboard-meta"]');
     await meta.getByLabel('Who can see it').selectOption('private');
     await expect.poll(async () => (await getDashboard(viewer, dashboard.id)).statusCode).toBe(404);
@@ -177,8 +177,8 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
     await expect.poll(async () => (await getDashboard(owner, dashboard.id)).json<DashboardBody>().locked).toBe(true);
 
     // Another editor: sees it locked (no Edit), forks it into a dashboard of their own.
-    const other = await signIn(server, 'editor', { name: 'Otto Other' });
-    const otherPage = await openPage(browser, server, dashboard.url, { as: other });
+    const other = await signIn(suite.server, 'editor', { name: 'Otto Other' });
+    const otherPage = await openPage(suite.browser, suite.server, dashboard.url, { as: other });
     await allDrawn(otherPage.page);
     await otherPage.page.locator('[data-testid="dashboard-meta"] .badge', { hasText: 'Locked' }).waitFor();
     expect(await otherPage.page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
@@ -199,7 +199,7 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
     await page.locator('[data-testid="archived-banner"]').waitFor();
     expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
     const listed = async (archived: boolean) => {
-      const list = await call(server, owner, 'GET', `/api/dashboards?filter=mine${archived ? '&archived=true' : ''}`);
+      const list = await call(suite.server, owner, 'GET', `/api/dashboards?filter=mine${archived ? '&archived=true' : ''}`);
       return list.json<{ dashboards: Array<{ id: string }> }>().dashboards.some((d) => d.id === dashboard.id);
     };
     expect([await listed(false), await listed(true)]).toEqual([false, true]);
@@ -212,9 +212,9 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
   });
 
   it('lists archived dashboards apart, with their badges', async () => {
-    const archivedOne = await createDashboard(server, owner, { name: 'Old archived board', visibility: 'private' });
-    await expectStatus(call(server, owner, 'DELETE', `/api/dashboards/${archivedOne.id}`), 200);
-    const list = await openPage(browser, server, '/dashboards', { as: owner });
+    const archivedOne = await createDashboard(suite.server, owner, { name: 'Old archived board', visibility: 'private' });
+    await expectStatus(call(suite.server, owner, 'DELETE', `/api/dashboards/${archivedOne.id}`), 200);
+    const list = await openPage(suite.browser, suite.server, '/dashboards', { as: owner });
     const items = list.page.locator('[data-testid="dashboard-list"] li');
     await items.first().waitFor();
     expect(await items.filter({ hasText: 'Old archived board' }).count()).toBe(0);
@@ -225,15 +225,18 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
   });
 
   it('refreshes the cards by itself every refreshSeconds, run afresh, and not before', async () => {
-    const query = await createQuery(server, owner, { name: 'Refreshing count', sql: 'select count(*) as n from notifications' });
-    const dashboard = await createDashboard(server, owner, {
+    const query = await createQuery(suite.server, owner, {
+      name: 'Refreshing count',
+      sql: 'select count(*) as n from notifications',
+    });
+    const dashboard = await createDashboard(suite.server, owner, {
       name: 'Auto board',
       refreshSeconds: 60,
       cards: [card('r', query.id, { display: 'number', w: 4, h: 3 })],
     });
     const startedRuns = async () =>
       (
-        await server.app.toolsDb
+        await suite.server.app.toolsDb
           .selectFrom('audit_events')
           .select('details')
           .where('action', '=', 'run.started')
@@ -242,7 +245,7 @@ describe.skipIf(!browserAvailable)('managing dashboards (Chromium)', { timeout: 
       ).map((row) => (row.details as { runId: string; dashboardId?: string }).runId);
 
     // The page's clock is Playwright's: its timers (the refresh check) fire when the test moves time on.
-    const viewer = await openPage(browser, server, dashboard.url, {
+    const viewer = await openPage(suite.browser, suite.server, dashboard.url, {
       role: 'viewer',
       beforeOpen: (page) => page.clock.install(),
     });
