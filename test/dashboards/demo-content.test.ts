@@ -2,6 +2,7 @@
 // by the demo admin, created once (a second start changes nothing), and every card runs on the demo data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoContent, DEMO_DASHBOARD_NAME } from '../../server/demo/content.js';
+import { resolveRelativeTime } from '../../server/lib/relative-time.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signIn } from '../support/auth.js';
 import { call, expectStatus } from '../queries/support.js';
@@ -30,6 +31,12 @@ describe('demo content', () => {
     );
     expect(list.dashboards.map((d) => d.name)).toEqual([DEMO_DASHBOARD_NAME]);
     const dashboard = await expectStatus<DashboardBody>(call(t, viewer, 'GET', `/api/dashboards/${list.dashboards[0]!.id}`), 200);
+    // Its range stays put through the day, so viewers hours apart share the cards' cached results.
+    const range = dashboard.version.variables.filter((v) => v.kind === 'timestamp');
+    const resolvedAt = (now: string) =>
+      range.map((v) => resolveRelativeTime(String(v.default), 'timestamp', { now: new Date(now) }));
+    expect(range.map((v) => v.name)).toEqual(['start_time', 'end_time']);
+    expect(resolvedAt('2026-11-30T08:05:00Z')).toEqual(resolvedAt('2026-11-30T17:50:00Z'));
     const params = { start_time: '2000-01-01T00:00Z', end_time: '2100-01-01T00:00Z', channel: 'email' };
     for (const card of dashboard.version.cards) {
       const query = dashboard.cardQueries[card.id]!;
