@@ -1,28 +1,34 @@
-// Dashboard variables: relative defaults ("now-30d", "today") resolved to values, the values carried in
-// the URL (?start_time=...) so a link reproduces what one sees, and each card's parameters from them.
+// Dashboard variables: relative defaults ("today-29d", "tomorrow", "now-6h") resolved to values, the
+// values carried in the URL (?start_time=...) so a link reproduces what one sees, and each card's
+// parameters from them.
+import { isRelativeTime, resolveRelativeTime } from '../../../../server/lib/relative-time';
+import { browserTimeZone } from '../../lib/variables/variables';
 import type { Card, CardQuery, DashboardVariable } from './api';
 
 /** The page's query string as it is now (read when needed; the router tracks the path only). */
 export const locationSearch = (): URLSearchParams => new URLSearchParams(window.location.search);
 
-const RELATIVE = /^(now|today)(?:-([0-9]{1,4})([hdw]))?$/;
-const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
-
-/** A variable's default as the value to use now: relative defaults become a date or a timestamp. */
-export function resolveDefault(variable: DashboardVariable, now = new Date()): string {
+/**
+ * A variable's default as the value to use now. A date or timestamp default may be relative, in the
+ * queries' grammar (the engine's own file): resolved in the user's zone, as a query page does, and to
+ * the minute, so the cards of a page and a reload within the minute run with the same values and share
+ * cached results. Anything else is used as it is.
+ */
+export function resolveDefault(variable: DashboardVariable, now = new Date(), timeZone = browserTimeZone()): string {
   const value = variable.default ?? '';
-  const relative = RELATIVE.exec(value);
-  if (!relative) return value;
-  const base = new Date(now);
-  if (relative[1] === 'today') base.setUTCHours(0, 0, 0, 0);
-  const back = relative[2] ? Number(relative[2]) * UNIT_MS[relative[3] as keyof typeof UNIT_MS] : 0;
-  const at = new Date(base.getTime() - back);
-  return variable.kind === 'date' ? at.toISOString().slice(0, 10) : at.toISOString().slice(0, 16) + 'Z';
+  if ((variable.kind !== 'timestamp' && variable.kind !== 'date') || !isRelativeTime(value)) return value;
+  const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  return resolveRelativeTime(value, variable.kind, { now: minute, timeZone }) ?? value;
 }
 
 /** The values in effect: the URL's where it names them, else the defaults. */
-export function currentValues(variables: DashboardVariable[], search: URLSearchParams, now = new Date()): Record<string, string> {
-  return Object.fromEntries(variables.map((v) => [v.name, search.get(v.name) ?? resolveDefault(v, now)]));
+export function currentValues(
+  variables: DashboardVariable[],
+  search: URLSearchParams,
+  now = new Date(),
+  timeZone = browserTimeZone(),
+): Record<string, string> {
+  return Object.fromEntries(variables.map((v) => [v.name, search.get(v.name) ?? resolveDefault(v, now, timeZone)]));
 }
 
 /** A URL search for these values; only those that differ from their defaults are written. */
