@@ -36,15 +36,24 @@ function toContent(row: Selectable<QueryVersionsTable>): QueryContent {
   };
 }
 
+/** A query's row: the shared entity columns and the query's own cache setting. */
+function selectQuery(db: Kysely<Database>, id: string, options: { forUpdate?: boolean } = {}) {
+  return selectEntity(db, QUERY_TABLES, id, options).select(
+    sql.ref<number>('e.cache_max_age_seconds').as('cache_max_age_seconds'),
+  );
+}
+
+function queryRow(row: Parameters<typeof entityRow>[0] & { cache_max_age_seconds: number }): QueryRow {
+  return { ...entityRow(row), cacheMaxAgeSeconds: row.cache_max_age_seconds };
+}
+
 export async function findQuery(
   db: Kysely<Database>,
   id: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<QueryRow | undefined> {
-  const row = await selectEntity(db, QUERY_TABLES, id, options)
-    .select(sql.ref<number>('e.cache_max_age_seconds').as('cache_max_age_seconds'))
-    .executeTakeFirst();
-  return row && { ...entityRow(row), cacheMaxAgeSeconds: row.cache_max_age_seconds };
+  const row = await selectQuery(db, id, options).executeTakeFirst();
+  return row && queryRow(row);
 }
 
 /** What a run of a saved query needs of the version it runs. */
@@ -66,12 +75,11 @@ export async function findQueryForRun(
   id: string,
   version?: number,
 ): Promise<{ query: QueryRow; version: RunnableVersion | undefined } | undefined> {
-  const row = await selectEntity(db, QUERY_TABLES, id)
+  const row = await selectQuery(db, id)
     .leftJoin('query_versions as rv', (join) =>
       join.onRef('rv.query_id', '=', 'e.id').on(sql<boolean>`rv.version = coalesce(${version ?? null}::int, e.current_version)`),
     )
     .select([
-      sql.ref<number>('e.cache_max_age_seconds').as('cache_max_age_seconds'),
       'rv.version as run_version',
       'rv.name as run_name',
       'rv.data_source as run_data_source',
@@ -80,7 +88,7 @@ export async function findQueryForRun(
     ])
     .executeTakeFirst();
   if (!row) return undefined;
-  const query = { ...entityRow(row), cacheMaxAgeSeconds: row.cache_max_age_seconds };
+  const query = queryRow(row);
   if (row.run_version === null) return { query, version: undefined };
   return {
     query,

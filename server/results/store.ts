@@ -50,8 +50,7 @@ const CHUNK = { chunkSize: 1024 * 1024 };
 const packZstd = promisify(zstdCompress);
 const unpackZstd = promisify(zstdDecompress);
 const unpackGzip = promisify(gunzip);
-/** A copy of the exact size: the packed bytes are a view of a 1 MB chunk, which the memo would keep whole. */
-const compress = async (rows: Buffer) => Buffer.from(await packZstd(rows, CHUNK));
+const compress = (rows: Buffer) => packZstd(rows, CHUNK);
 const decompressors: Record<ResultEncoding, (body: Buffer) => Promise<Buffer>> = {
   zstd: (body) => unpackZstd(body, CHUNK),
   gzip: (body) => unpackGzip(body, CHUNK),
